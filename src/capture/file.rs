@@ -1,0 +1,547 @@
+//! Capture files: legacy pcap (both byte orders, µs and ns) and pcapng
+//! (several sections, several interfaces with their own link types and
+//! timestamp resolutions), read as a stream with `pcap-parser`.
+//!
+//! Memory is one buffer per file whatever the file's size. A frame handed
+//! out by [`FileSource::current`] borrows that buffer; it is consumed when the
+//! source advances.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{PcapBlockOwned, PcapError};
+
+use super::time::{Precision, Timestamp};
+use super::RawPacket;
+
+/// Initial read buffer; grows (up to [`MAX_BUFFER`]) for larger records.
+const INITIAL_BUFFER: usize = 1 << 20;
+/// No capture record we accept is larger than this (a pcapng block or a pcap
+/// record claiming more is treated as corrupt).
+const MAX_BUFFER: usize = 64 << 20;
+
+/// Why a capture file could not be read (further).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureError {
+    /// The file as the user named it (`-` for standard input).
+    pub file: String,
+    /// Byte offset in the file where the problem starts.
+    pub offset: u64,
+    /// What was wrong, as a sentence fragment.
+    pub what: String,
+}
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: at byte offset {}: {}",
+            self.file, self.offset, self.what
+        )
+    }
+}
+
+impl std::error::Error for CaptureError {}
+
+/// Which container format a file uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Pcap,
+    PcapNg,
+}
+
+/// What was read from one file, for the summary.
+#[derive(Debug, Clone, Default)]
+pub struct ReadStats {
+    /// Frames read (every record that carries a packet).
+    pub frames: u64,
+    /// Frames whose captured length is shorter than their length on the
+    /// wire (cut by the snapshot length).
+    pub snaplen_cut: u64,
+    /// Frames whose timestamp is earlier than the frame before them.
+    pub time_went_backwards: u64,
+    /// pcapng packets naming an interface that was never described.
+    pub unknown_interface: u64,
+    /// Finest timestamp precision seen.
+    pub precision: Precision,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    linktype: u32,
+    /// Timestamp units per second.
+    units_per_sec: u64,
+    /// Seconds added to every timestamp (`if_tsoffset`).
+    offset_secs: i64,
+}
+
+/// Where the current frame sits in the reader's buffer.
+#[derive(Debug, Clone, Copy)]
+struct Current {
+    ts: Timestamp,
+    linktype: u32,
+    start: usize,
+    len: usize,
+    orig_len: u32,
+}
+
+/// One capture file read as a stream of frames.
+pub struct FileSource {
+    name: String,
+    format: FileFormat,
+    reader: Box<dyn PcapReaderIterator + Send>,
+    /// File offset of the first byte of `reader.data()`.
+    consumed: u64,
+    /// Length of the block holding the current frame; consumed on advance.
+    pending: usize,
+    capacity: usize,
+    interfaces: Vec<Interface>,
+    current: Option<Current>,
+    last_ts: Timestamp,
+    finished: bool,
+    stats: ReadStats,
+}
+
+/// Makes every `read` fill the buffer unless the input ends, so a pipe that
+/// delivers a few bytes at a time looks like a file to `pcap-parser` (which
+/// reads the file header with a single `read`).
+struct FullRead<R>(R);
+
+impl<R: Read> Read for FullRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.0.read(buf.get_mut(filled..).unwrap_or_default()) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if filled > 0 => {
+                    // Deliver what we have; the error comes back next call.
+                    let _ = e;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(filled)
+    }
+}
+
+impl FileSource {
+    /// Opens a capture file (`-` reads standard input).
+    pub fn open(path: &str) -> Result<Self, CaptureError> {
+        let input: Box<dyn Read + Send> = if path == "-" {
+            Box::new(io::stdin())
+        } else {
+            let f = File::open(path).map_err(|e| CaptureError {
+                file: path.to_string(),
+                offset: 0,
+                what: format!("cannot open: {e}"),
+            })?;
+            if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+                return Err(CaptureError {
+                    file: path.to_string(),
+                    offset: 0,
+                    what: "is a directory, not a capture file".into(),
+                });
+            }
+            Box::new(f)
+        };
+        Self::from_reader(path, input)
+    }
+
+    /// Reads a capture from any byte stream; `name` is used in messages.
+    pub fn from_reader(name: &str, input: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
+        let err = |offset: u64, what: String| CaptureError {
+            file: name.to_string(),
+            offset,
+            what,
+        };
+        // Look at the magic number ourselves so the error can say what the
+        // file starts with; then hand the whole stream to pcap-parser.
+        let mut input = FullRead(input);
+        let mut head = [0u8; 4];
+        let got = input
+            .read(&mut head)
+            .map_err(|e| err(0, format!("cannot read: {e}")))?;
+        if got == 0 {
+            return Err(err(0, "the file is empty (no capture header)".into()));
+        }
+        let magic = head.get(..got).unwrap_or_default();
+        let format = match magic {
+            [0x0a, 0x0d, 0x0d, 0x0a] => FileFormat::PcapNg,
+            [0xd4, 0xc3, 0xb2, 0xa1]
+            | [0xa1, 0xb2, 0xc3, 0xd4]
+            | [0x4d, 0x3c, 0xb2, 0xa1]
+            | [0xa1, 0xb2, 0x3c, 0x4d] => FileFormat::Pcap,
+            [0xa1, 0xb2, 0xcd, 0x34] | [0x34, 0xcd, 0xb2, 0xa1] => {
+                return Err(err(
+                    0,
+                    "modified (Kuznetzov) pcap format is not supported; convert it with editcap"
+                        .into(),
+                ))
+            }
+            [0x1f, 0x8b, ..] => return Err(err(
+                0,
+                "the file is gzip-compressed; decompress it first (zcat FILE | finscope analyze -)"
+                    .into(),
+            )),
+            _ if got < 4 => {
+                return Err(err(
+                    0,
+                    format!("the file is {got} bytes long, too short for a capture header"),
+                ))
+            }
+            _ => {
+                return Err(err(
+                    0,
+                    format!(
+                        "not a pcap or pcapng file (starts with {:02x} {:02x} {:02x} {:02x})",
+                        head[0], head[1], head[2], head[3]
+                    ),
+                ))
+            }
+        };
+        let chained = FullRead(io::Cursor::new(magic.to_vec()).chain(input));
+        let reader = pcap_parser::create_reader(INITIAL_BUFFER, chained).map_err(|e| match e {
+            PcapError::Incomplete(_) | PcapError::Eof | PcapError::UnexpectedEof => {
+                err(0, "the file ends inside its header".into())
+            }
+            PcapError::ReadError => err(0, "read error in the file header".into()),
+            other => err(0, format!("malformed file header ({other})")),
+        })?;
+        Ok(FileSource {
+            name: name.to_string(),
+            format,
+            reader,
+            consumed: 0,
+            pending: 0,
+            capacity: INITIAL_BUFFER,
+            interfaces: Vec::new(),
+            current: None,
+            last_ts: Timestamp(i64::MIN),
+            finished: false,
+            stats: ReadStats::default(),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn format(&self) -> FileFormat {
+        self.format
+    }
+
+    pub fn stats(&self) -> &ReadStats {
+        &self.stats
+    }
+
+    /// Byte offset in the file of the current frame's record.
+    pub fn offset(&self) -> u64 {
+        self.consumed
+    }
+
+    /// Timestamp of the current frame, if there is one.
+    pub fn current_ts(&self) -> Option<Timestamp> {
+        self.current.map(|c| c.ts)
+    }
+
+    /// The current frame, borrowed from the read buffer.
+    pub fn current(&self) -> Option<RawPacket<'_>> {
+        let c = self.current?;
+        let data = self
+            .reader
+            .data()
+            .get(c.start..c.start.checked_add(c.len)?)?;
+        Some(RawPacket {
+            ts: c.ts,
+            linktype: c.linktype,
+            data,
+            orig_len: c.orig_len,
+        })
+    }
+
+    fn error(&self, what: String) -> CaptureError {
+        CaptureError {
+            file: self.name.clone(),
+            offset: self.consumed,
+            what,
+        }
+    }
+
+    /// Moves to the next frame. Afterwards [`FileSource::current`] is `None`
+    /// at the end of the file. After an error the source is finished.
+    pub fn advance(&mut self) -> Result<(), CaptureError> {
+        self.current = None;
+        if self.pending > 0 {
+            self.reader.consume(self.pending);
+            self.consumed += self.pending as u64;
+            self.pending = 0;
+        }
+        while !self.finished {
+            match self.step() {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) => {
+                    self.finished = true;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads one block. Returns true when it holds a frame (now `current`).
+    fn step(&mut self) -> Result<bool, CaptureError> {
+        let base = self.reader.data().as_ptr() as usize;
+        let FileSource {
+            reader,
+            interfaces,
+            stats,
+            ..
+        } = self;
+        let outcome = match reader.next() {
+            Ok((len, block)) => Ok((len, classify(block, base, interfaces, stats))),
+            Err(PcapError::Eof) => Err(Stop::Eof),
+            Err(PcapError::Incomplete(n)) => Err(Stop::Incomplete(n)),
+            Err(PcapError::BufferTooSmall) => Err(Stop::Incomplete(0)),
+            Err(PcapError::UnexpectedEof) => Err(Stop::Truncated),
+            Err(PcapError::ReadError) => Err(Stop::Fatal("read error".to_string())),
+            Err(PcapError::HeaderNotRecognized) => {
+                Err(Stop::Fatal("header not recognized".to_string()))
+            }
+            Err(PcapError::NomError(_, kind)) => {
+                Err(Stop::Fatal(format!("malformed record ({kind:?})")))
+            }
+            Err(PcapError::OwnedNomError(_, kind)) => {
+                Err(Stop::Fatal(format!("malformed record ({kind:?})")))
+            }
+        };
+        match outcome {
+            Ok((len, Classified::Frame(c))) => {
+                self.pending = len;
+                self.note_frame(c);
+                Ok(true)
+            }
+            Ok((len, Classified::Other)) => {
+                self.reader.consume(len);
+                self.consumed += len as u64;
+                Ok(false)
+            }
+            Ok((_, Classified::Bad(what))) => Err(self.error(what)),
+            Err(Stop::Eof) => {
+                self.finished = true;
+                Ok(false)
+            }
+            Err(Stop::Incomplete(needed)) => self.refill(needed),
+            Err(Stop::Truncated) => Err(self.truncated(0)),
+            Err(Stop::Fatal(what)) => {
+                let kind = match self.format {
+                    FileFormat::Pcap => "pcap record header",
+                    FileFormat::PcapNg => "pcapng block",
+                };
+                Err(self.error(format!(
+                    "{what} in a {kind}; the file is corrupt from here on"
+                )))
+            }
+        }
+    }
+
+    fn refill(&mut self, needed: usize) -> Result<bool, CaptureError> {
+        let available = self.reader.data().len();
+        if self.reader.reader_exhausted() {
+            if available == 0 {
+                self.finished = true;
+                return Ok(false);
+            }
+            return Err(self.truncated(needed));
+        }
+        if available.saturating_add(needed) > MAX_BUFFER {
+            return Err(self.error(format!(
+                "a record claims {} bytes, more than the {} MiB any real capture record needs; the file is corrupt",
+                available.saturating_add(needed),
+                MAX_BUFFER >> 20
+            )));
+        }
+        // The record does not fit in what is buffered: grow when the buffer
+        // is full of this one record, then read more.
+        if available >= self.capacity / 2 || needed > self.capacity.saturating_sub(available) {
+            let want = (self.capacity * 2).max(available + needed).min(MAX_BUFFER);
+            if want > self.capacity && self.reader.grow(want) {
+                self.capacity = want;
+            }
+        }
+        match self.reader.refill() {
+            Ok(()) => Ok(false),
+            Err(PcapError::BufferTooSmall) => {
+                let want = (self.capacity * 2).min(MAX_BUFFER);
+                if want > self.capacity && self.reader.grow(want) {
+                    self.capacity = want;
+                    Ok(false)
+                } else {
+                    Err(self.error(format!("a record is larger than {} MiB", MAX_BUFFER >> 20)))
+                }
+            }
+            Err(e) => {
+                let what = format!("read error ({e})");
+                Err(self.error(what))
+            }
+        }
+    }
+
+    fn truncated(&self, needed: usize) -> CaptureError {
+        let have = self.reader.data().len();
+        let what = if needed > 0 {
+            format!(
+                "the file ends in the middle of a record ({have} bytes present, at least {needed} more needed); it was probably cut short while being written or copied"
+            )
+        } else {
+            format!("the file ends in the middle of a record ({have} bytes present); it was probably cut short")
+        };
+        self.error(what)
+    }
+
+    fn note_frame(&mut self, mut c: Current) {
+        if c.ts.0 == i64::MIN {
+            // A simple packet block: no timestamp of its own.
+            c.ts = if self.last_ts.0 == i64::MIN {
+                Timestamp(0)
+            } else {
+                self.last_ts
+            };
+        }
+        self.stats.frames += 1;
+        if c.ts < self.last_ts {
+            self.stats.time_went_backwards += 1;
+        }
+        self.last_ts = c.ts;
+        if (c.len as u64) < u64::from(c.orig_len) {
+            self.stats.snaplen_cut += 1;
+        }
+        self.current = Some(c);
+    }
+}
+
+enum Stop {
+    Eof,
+    Incomplete(usize),
+    Truncated,
+    Fatal(String),
+}
+
+enum Classified {
+    Frame(Current),
+    Other,
+    Bad(String),
+}
+
+/// Position of `data` inside the buffer that starts at `base`.
+fn position(data: &[u8], base: usize) -> usize {
+    (data.as_ptr() as usize).wrapping_sub(base)
+}
+
+/// Looks at one block: a frame to hand out, metadata to remember, or
+/// something to skip.
+fn classify(
+    block: PcapBlockOwned<'_>,
+    base: usize,
+    interfaces: &mut Vec<Interface>,
+    stats: &mut ReadStats,
+) -> Classified {
+    match block {
+        PcapBlockOwned::LegacyHeader(h) => {
+            let nanos = h.is_nanosecond_precision();
+            if nanos {
+                stats.precision = Precision::Nano;
+            }
+            interfaces.clear();
+            interfaces.push(Interface {
+                linktype: h.network.0 as u32,
+                units_per_sec: if nanos { 1_000_000_000 } else { 1_000_000 },
+                offset_secs: 0,
+            });
+            Classified::Other
+        }
+        PcapBlockOwned::Legacy(b) => {
+            let Some(iface) = interfaces.first() else {
+                return Classified::Bad("a packet record before the file header".into());
+            };
+            let frac = i64::from(b.ts_usec);
+            let nanos = if iface.units_per_sec == 1_000_000_000 {
+                frac
+            } else {
+                frac * 1000
+            };
+            Classified::Frame(Current {
+                ts: Timestamp::from_secs_nanos(i64::from(b.ts_sec), nanos),
+                linktype: iface.linktype,
+                start: position(b.data, base),
+                len: b.data.len(),
+                orig_len: b.origlen,
+            })
+        }
+        PcapBlockOwned::NG(block) => match block {
+            Block::SectionHeader(_) => {
+                // Interface numbers start again in every section.
+                interfaces.clear();
+                Classified::Other
+            }
+            Block::InterfaceDescription(idb) => {
+                let Some(units) = idb.ts_resolution() else {
+                    return Classified::Bad(format!(
+                        "interface {} has an unsupported timestamp resolution (if_tsresol = {:#04x})",
+                        interfaces.len(),
+                        idb.if_tsresol
+                    ));
+                };
+                if units > 1_000_000 {
+                    stats.precision = Precision::Nano;
+                }
+                interfaces.push(Interface {
+                    linktype: idb.linktype.0 as u32,
+                    units_per_sec: units.max(1),
+                    offset_secs: idb.if_tsoffset,
+                });
+                Classified::Other
+            }
+            Block::EnhancedPacket(epb) => {
+                let Some(iface) = interfaces.get(epb.if_id as usize) else {
+                    stats.unknown_interface += 1;
+                    return Classified::Other;
+                };
+                let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                let units = u128::from(iface.units_per_sec);
+                let secs = (u128::from(raw) / units) as i64;
+                let frac = ((u128::from(raw) % units) * 1_000_000_000 / units) as i64;
+                let len = (epb.caplen as usize).min(epb.data.len());
+                Classified::Frame(Current {
+                    ts: Timestamp::from_secs_nanos(secs.saturating_add(iface.offset_secs), frac),
+                    linktype: iface.linktype,
+                    start: position(epb.data, base),
+                    len,
+                    orig_len: epb.origlen,
+                })
+            }
+            Block::SimplePacket(spb) => {
+                // A simple packet block has no timestamp and belongs to
+                // interface 0; it is timed as the frame before it.
+                let Some(iface) = interfaces.first() else {
+                    stats.unknown_interface += 1;
+                    return Classified::Other;
+                };
+                Classified::Frame(Current {
+                    ts: Timestamp(i64::MIN),
+                    linktype: iface.linktype,
+                    start: position(spb.data, base),
+                    len: spb.data.len().min(spb.origlen as usize),
+                    orig_len: spb.origlen,
+                })
+            }
+            _ => Classified::Other,
+        },
+    }
+}

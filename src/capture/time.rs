@@ -1,0 +1,162 @@
+//! Capture time: nanoseconds since the Unix epoch, and RFC 3339 rendering.
+
+use std::fmt;
+
+/// A point in capture time, in nanoseconds since 1970-01-01T00:00:00Z.
+///
+/// Time in finscope always comes from packets, never from the system clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+/// How many fractional digits a capture's timestamps carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Precision {
+    #[default]
+    Micro,
+    Nano,
+}
+
+impl Timestamp {
+    pub const fn from_secs_nanos(secs: i64, nanos: i64) -> Self {
+        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+    }
+
+    /// Nanoseconds from `earlier` to `self` (negative if `earlier` is later).
+    pub fn since(self, earlier: Timestamp) -> i64 {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    pub fn add_nanos(self, nanos: i64) -> Timestamp {
+        Timestamp(self.0.saturating_add(nanos))
+    }
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+
+    /// Renders as RFC 3339 UTC (`2026-11-23T19:57:30.957466Z`) with 6 or 9
+    /// fractional digits.
+    pub fn rfc3339(self, precision: Precision) -> Rfc3339 {
+        Rfc3339 {
+            ts: self,
+            precision,
+        }
+    }
+}
+
+/// Display adapter returned by [`Timestamp::rfc3339`].
+pub struct Rfc3339 {
+    ts: Timestamp,
+    precision: Precision,
+}
+
+impl fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.ts.0.div_euclid(1_000_000_000);
+        let nanos = self.ts.0.rem_euclid(1_000_000_000);
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+            sod / 3600,
+            (sod / 60) % 60,
+            sod % 60
+        )?;
+        match self.precision {
+            Precision::Micro => write!(f, ".{:06}Z", nanos / 1000),
+            Precision::Nano => write!(f, ".{nanos:09}Z"),
+        }
+    }
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day), after
+/// Howard Hinnant's `civil_from_days`.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// A duration parsed from the command line: `500ms`, `5s`, `2m`, `1h`, or a
+/// bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (try 500ms, 5s, 2m, 1h)"))?;
+    let scale = match unit {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "" | "s" => 1e9,
+        "m" | "min" => 60e9,
+        "h" => 3600e9,
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' in '{s}' (use ms, s, m or h)"
+            ))
+        }
+    };
+    let nanos = value * scale;
+    if !nanos.is_finite() || nanos < 0.0 || nanos > 1e18 {
+        return Err(format!("'{s}' is out of range"));
+    }
+    Ok(nanos as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_rfc3339_with_capture_precision() {
+        let ts = Timestamp::from_secs_nanos(1_795_463_850, 957_466_123);
+        assert_eq!(
+            ts.rfc3339(Precision::Micro).to_string(),
+            "2026-11-23T19:57:30.957466Z"
+        );
+        assert_eq!(
+            ts.rfc3339(Precision::Nano).to_string(),
+            "2026-11-23T19:57:30.957466123Z"
+        );
+        assert_eq!(
+            Timestamp(0).rfc3339(Precision::Micro).to_string(),
+            "1970-01-01T00:00:00.000000Z"
+        );
+        // A leap day and a time before the epoch.
+        assert_eq!(
+            Timestamp::from_secs_nanos(951_782_400, 0)
+                .rfc3339(Precision::Micro)
+                .to_string(),
+            "2000-02-29T00:00:00.000000Z"
+        );
+        assert_eq!(
+            Timestamp(-1_000).rfc3339(Precision::Nano).to_string(),
+            "1969-12-31T23:59:59.999999000Z"
+        );
+    }
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(parse_duration("500ms"), Ok(500_000_000));
+        assert_eq!(parse_duration("5s"), Ok(5_000_000_000));
+        assert_eq!(parse_duration("2m"), Ok(120_000_000_000));
+        assert_eq!(parse_duration("60"), Ok(60_000_000_000));
+        assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("s").is_err());
+    }
+}

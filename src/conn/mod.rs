@@ -1,0 +1,626 @@
+//! The connection tracker: what each endpoint did, segment by segment.
+//!
+//! A passive observer keeps a state per endpoint (as Zeek's `TCP_Endpoint`
+//! does) and judges the connection from the pair; it never pretends to be
+//! one socket. Time is the packets' time, passed in with each segment.
+//!
+//! Every transition goes through [`Connection::set_state`]; the RFC 9293
+//! clause that justifies it is on the line that makes it.
+
+mod state;
+mod verdict;
+pub mod zeek;
+
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+
+use crate::capture::Timestamp;
+use crate::decode::Segment;
+use crate::flow::{is_likely_server_port, FlowKey, KeySide, SocketAddr};
+use crate::reassembly::{SeqNumber, Stream};
+
+pub use state::TcpState;
+pub use verdict::{Handshake, Party, Teardown, Verdict};
+use zeek::ZeekConn;
+
+/// Which endpoint of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dir {
+    Client,
+    Server,
+}
+
+impl Dir {
+    pub const fn index(self) -> usize {
+        match self {
+            Dir::Client => 0,
+            Dir::Server => 1,
+        }
+    }
+    pub const fn other(self) -> Dir {
+        match self {
+            Dir::Client => Dir::Server,
+            Dir::Server => Dir::Client,
+        }
+    }
+    pub const fn name(self) -> &'static str {
+        match self {
+            Dir::Client => "client",
+            Dir::Server => "server",
+        }
+    }
+}
+
+/// When something was seen: capture time and frame number (1-based, as
+/// Wireshark numbers frames).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Event {
+    pub ts: Timestamp,
+    pub frame: u64,
+}
+
+/// A FIN an endpoint sent.
+#[derive(Debug, Clone, Copy)]
+pub struct Fin {
+    /// Sequence number of the FIN itself (after any data it carries).
+    pub seq: SeqNumber,
+    pub first: Event,
+    pub last: Event,
+    /// How many times it was sent (1 = never retransmitted).
+    pub count: u32,
+    /// Whether the FIN segment already acknowledged the peer's FIN.
+    pub acked_peer_fin: bool,
+    /// When the peer acknowledged it (ACK ≥ seq + 1).
+    pub acked: Option<Event>,
+}
+
+/// The first RST an endpoint sent.
+#[derive(Debug, Clone, Copy)]
+pub struct Rst {
+    pub at: Event,
+    pub seq: SeqNumber,
+    /// The acknowledgment field, when the ACK bit was set (RFC 9293 §3.10.7.1:
+    /// without it the field means nothing).
+    pub ack: Option<SeqNumber>,
+    pub payload_len: u32,
+    /// The sender's state just before the RST.
+    pub state_before: TcpState,
+    /// Whether its sequence number is where the receiver expected the
+    /// sender's next byte (RFC 9293 §3.10.7.4: such a RST is accepted).
+    pub seq_is_next: bool,
+    /// Whether the receiver would accept it (in its window, or no window
+    /// known); an unacceptable RST changes no state.
+    pub accepted: bool,
+    /// Whether the peer had sent data after this endpoint's FIN.
+    pub after_peer_data: bool,
+}
+
+/// What an endpoint sent, as seen by the observer.
+#[derive(Debug, Clone, Default)]
+pub struct Endpoint {
+    pub state: TcpState,
+    /// Packets sent (duplicates excluded).
+    pub packets: u64,
+    /// Exact duplicates of the packet before (a capture on `any`, SPAN).
+    pub duplicates: u64,
+    pub stream: Stream,
+    /// Initial sequence number, from its SYN or SYN-ACK.
+    pub isn: Option<SeqNumber>,
+    /// Its first SYN (client) or SYN-ACK (server).
+    pub syn: Option<Event>,
+    pub syn_count: u32,
+    /// One past the highest sequence number it used (SYN and FIN count).
+    pub snd_nxt: Option<SeqNumber>,
+    /// The highest acknowledgment it sent.
+    pub max_ack: Option<SeqNumber>,
+    pub fin: Option<Fin>,
+    pub rst: Option<Rst>,
+    pub rst_count: u32,
+    /// The last segment that carried bytes never seen before.
+    pub last_new_data: Option<Event>,
+    pub window_scale: Option<u8>,
+    last_packet: Option<(Fingerprint, Timestamp)>,
+}
+
+/// The fields that make two packets the same packet seen twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    window: u16,
+    len: u32,
+    ip_id: Option<u16>,
+    tsval: Option<u32>,
+}
+
+/// Two copies of one packet arrive within this of each other on a capture
+/// on `any` or a SPAN port; a retransmission takes at least an RTO.
+const DUPLICATE_WINDOW_NS: i64 = 10_000_000;
+
+/// Data sent after the peer's FIN was acknowledged (RFC 9293 §3.6: the
+/// half-close is legal; the finding records it).
+#[derive(Debug, Clone, Copy)]
+pub struct HalfClose {
+    /// The side still sending.
+    pub by: Dir,
+    pub first: Event,
+    pub bytes: u64,
+    pub packets: u64,
+}
+
+/// How long a side sat in CLOSE-WAIT without closing or sending.
+#[derive(Debug, Clone, Copy)]
+pub struct CloseWaitWatch {
+    /// When the side acknowledged the peer's FIN.
+    pub since: Event,
+    /// The last time it sent new data (or `since`).
+    pub last_activity: Timestamp,
+    /// The longest quiet stretch so far, and when it started.
+    pub longest_quiet: i64,
+    pub longest_quiet_from: Timestamp,
+    /// Set when it finally sent FIN or RST.
+    pub ended: Option<Event>,
+}
+
+impl CloseWaitWatch {
+    fn activity(&mut self, ts: Timestamp) {
+        let quiet = ts.since(self.last_activity);
+        if quiet > self.longest_quiet {
+            self.longest_quiet = quiet;
+            self.longest_quiet_from = self.last_activity;
+        }
+        self.last_activity = ts;
+    }
+
+    /// The longest quiet stretch, counting the one still running at `now`.
+    pub fn longest_quiet_at(&self, now: Timestamp) -> (i64, Timestamp) {
+        let running = now.since(self.last_activity);
+        if self.ended.is_none() && running > self.longest_quiet {
+            (running, self.last_activity)
+        } else {
+            (self.longest_quiet, self.longest_quiet_from)
+        }
+    }
+}
+
+/// Why a connection left the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndReason {
+    /// The capture ended.
+    CaptureEnd,
+    /// Closed and quiet for the TIME-WAIT window.
+    Closed,
+    /// Idle for `--idle-timeout`.
+    IdleTimeout,
+    /// A new connection (SYN with a new ISN) took over the 4-tuple.
+    Reused,
+    /// Pushed out by `--max-connections`.
+    MaxConnections,
+}
+
+/// One TCP connection (one generation of a 4-tuple).
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Unique in the run, increasing in order of first packet.
+    pub id: u64,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    client_side: KeySide,
+    /// Roles were guessed from ports: no SYN or SYN-ACK was seen.
+    pub role_inferred: bool,
+    pub first_seen: Event,
+    pub last_seen: Timestamp,
+    /// Index 0 is the client, 1 the server.
+    pub ep: [Endpoint; 2],
+    /// When the client acknowledged the server's SYN (handshake complete).
+    pub established: Option<Event>,
+    pub half_close: Option<HalfClose>,
+    pub close_wait: [Option<CloseWaitWatch>; 2],
+    pub zeek: ZeekConn,
+    /// Whether Zeek's originator is our client.
+    pub zeek_orig_is_client: bool,
+}
+
+impl Connection {
+    /// Starts a connection from its first packet, sent by `side` of `key`.
+    pub fn new(id: u64, key: FlowKey, side: KeySide, seg: &Segment<'_>, at: Event) -> Self {
+        let flags = seg.flags;
+        let (sender, receiver) = (key.endpoint(side), key.endpoint(side.other()));
+        let (client_side, role_inferred) = if flags.syn() && !flags.ack() {
+            (side, false)
+        } else if flags.syn() {
+            (side.other(), false)
+        } else {
+            // Midstream: the side on a likely server port (or the lower
+            // port) is the server.
+            let (s, r) = (
+                is_likely_server_port(sender.port),
+                is_likely_server_port(receiver.port),
+            );
+            let sender_is_server = match (s, r) {
+                (true, false) => true,
+                (false, true) => false,
+                _ => sender.port < receiver.port,
+            };
+            (if sender_is_server { side.other() } else { side }, true)
+        };
+        // Zeek's originator is the first packet's sender unless its port
+        // heuristic flips the roles (`TCPAnalyzer::WantConnection`).
+        let zeek_flip = (!flags.syn() || flags.ack())
+            && is_likely_server_port(sender.port)
+            && (!is_likely_server_port(receiver.port)
+                || (!flags.syn() && sender.port < receiver.port));
+        let zeek_orig_side = if zeek_flip { side.other() } else { side };
+        let mut c = Connection {
+            id,
+            client: key.endpoint(client_side),
+            server: key.endpoint(client_side.other()),
+            client_side,
+            role_inferred,
+            first_seen: at,
+            last_seen: at.ts,
+            ep: Default::default(),
+            established: None,
+            half_close: None,
+            close_wait: [None, None],
+            zeek: ZeekConn::new(zeek_flip),
+            zeek_orig_is_client: zeek_orig_side == client_side,
+        };
+        if !flags.syn() {
+            // Seen midstream: both ends are taken to be established.
+            c.ep[0].state = TcpState::Established;
+            c.ep[1].state = TcpState::Established;
+        }
+        c
+    }
+
+    pub fn dir_of(&self, side: KeySide) -> Dir {
+        if side == self.client_side {
+            Dir::Client
+        } else {
+            Dir::Server
+        }
+    }
+
+    pub fn endpoint(&self, dir: Dir) -> &Endpoint {
+        &self.ep[dir.index()]
+    }
+
+    pub fn addr(&self, dir: Dir) -> SocketAddr {
+        match dir {
+            Dir::Client => self.client,
+            Dir::Server => self.server,
+        }
+    }
+
+    /// No SYN was seen: the capture started after the connection did.
+    pub fn is_midstream(&self) -> bool {
+        self.ep[0].syn.is_none() && self.ep[1].syn.is_none()
+    }
+
+    /// Whether a SYN from `side` starts a new connection on this 4-tuple
+    /// (as Zeek's `IsReuse`): a new ISN, or any SYN once a side has closed
+    /// or reset (a refused client retrying reuses its port).
+    pub fn is_reused_by(&self, side: KeySide, seg: &Segment<'_>) -> bool {
+        if !seg.flags.syn() || seg.flags.ack() || seg.flags.rst() {
+            return false;
+        }
+        let dir = self.dir_of(side);
+        let closed = self
+            .ep
+            .iter()
+            .any(|e| e.fin.is_some() || e.rst.is_some_and(|r| r.accepted));
+        closed || dir == Dir::Server || self.ep[0].isn != Some(SeqNumber(seg.seq))
+    }
+
+    /// Both ends are done: both FINs acknowledged, or a RST was accepted.
+    pub fn is_finished(&self) -> bool {
+        let fins = self
+            .ep
+            .iter()
+            .all(|e| e.fin.is_some_and(|f| f.acked.is_some()));
+        fins || self.ep.iter().any(|e| e.rst.is_some_and(|r| r.accepted))
+    }
+
+    fn set_state(&mut self, dir: Dir, to: TcpState) {
+        self.ep[dir.index()].state = to;
+    }
+
+    /// Feeds one segment sent by `side`. `captured_all` is false when the
+    /// snapshot length cut its payload.
+    pub fn on_segment(&mut self, side: KeySide, seg: &Segment<'_>, at: Event, captured_all: bool) {
+        let dir = self.dir_of(side);
+        let d = dir.index();
+        self.last_seen = self.last_seen.max(at.ts);
+        // Zeek sees every packet, duplicates included, as it would.
+        self.zeek.process(
+            (dir == Dir::Client) == self.zeek_orig_is_client,
+            seg,
+            captured_all,
+        );
+
+        let fp = Fingerprint {
+            seq: seg.seq,
+            ack: seg.ack,
+            flags: seg.flags.bits(),
+            window: seg.window,
+            len: seg.payload_len,
+            ip_id: seg.ip_id,
+            tsval: seg.options.timestamps.map(|t| t.0),
+        };
+        let e = &mut self.ep[d];
+        if let Some((last, ts)) = e.last_packet {
+            // IPv4 packets without a meaningful IP ID (0) and IPv6 packets
+            // without timestamps are only duplicates within the window.
+            if last == fp && at.ts.since(ts) <= DUPLICATE_WINDOW_NS {
+                e.duplicates += 1;
+                return;
+            }
+        }
+        e.last_packet = Some((fp, at.ts));
+        e.packets += 1;
+
+        let flags = seg.flags;
+        let seq = SeqNumber(seg.seq);
+        if flags.syn() {
+            self.on_syn(dir, seq, seg, at);
+        }
+        let data_seq = seq + u32::from(flags.syn());
+        if !self.ep[d].stream.is_started() && !flags.rst() {
+            self.ep[d].stream.init(data_seq);
+        }
+        if flags.rst() {
+            self.on_rst(dir, seg, at);
+            return;
+        }
+        if flags.ack() {
+            self.on_ack(dir, SeqNumber(seg.ack), at);
+        }
+        if seg.payload_len > 0 {
+            self.on_data(dir, data_seq, seg.payload_len, at);
+        }
+        if flags.fin() {
+            let ack = flags.ack().then_some(SeqNumber(seg.ack));
+            self.on_fin(dir, data_seq + seg.payload_len, ack, at);
+        }
+        let end = data_seq + seg.payload_len + u32::from(flags.fin());
+        let e = &mut self.ep[d];
+        if e.snd_nxt.is_none_or(|n| end.gt(n)) {
+            e.snd_nxt = Some(end);
+        }
+    }
+
+    fn on_syn(&mut self, dir: Dir, seq: SeqNumber, seg: &Segment<'_>, at: Event) {
+        let synack = seg.flags.ack();
+        let e = &mut self.ep[dir.index()];
+        e.syn_count += 1;
+        if e.isn != Some(seq) {
+            e.isn = Some(seq);
+            e.syn = Some(at);
+            e.stream.reset(seq + 1);
+            e.snd_nxt = Some(seq + 1);
+        }
+        e.window_scale = seg.options.window_scale;
+        match (dir, synack, e.state) {
+            // §3.5: the active opener sends SYN and enters SYN-SENT.
+            (Dir::Client, false, TcpState::Closed) => self.set_state(dir, TcpState::SynSent),
+            // §3.5: the passive opener answers SYN,ACK from SYN-RECEIVED.
+            (Dir::Server, true, TcpState::Closed) => self.set_state(dir, TcpState::SynReceived),
+            _ => {}
+        }
+    }
+
+    fn on_ack(&mut self, dir: Dir, ack: SeqNumber, at: Event) {
+        let (d, p) = (dir.index(), dir.other().index());
+        let e = &mut self.ep[d];
+        if e.max_ack.is_none_or(|m| ack.gt(m)) {
+            e.max_ack = Some(ack);
+        }
+        // §3.5: the client's ACK of the server's SYN completes the handshake;
+        // both ends are ESTABLISHED once it arrives.
+        if self.established.is_none() && dir == Dir::Client {
+            if let Some(isn) = self.ep[1].isn {
+                if ack == isn + 1 && self.ep[1].syn.is_some() {
+                    self.established = Some(at);
+                    if matches!(self.ep[0].state, TcpState::SynSent | TcpState::Closed) {
+                        self.set_state(Dir::Client, TcpState::Established);
+                    }
+                    if matches!(self.ep[1].state, TcpState::SynReceived | TcpState::Closed) {
+                        self.set_state(Dir::Server, TcpState::Established);
+                    }
+                }
+            }
+        }
+        // The peer's FIN is acknowledged when ACK ≥ FIN + 1 (the FIN
+        // occupies one sequence number, §3.4).
+        let Some(peer_fin) = self.ep[p].fin else {
+            return;
+        };
+        if peer_fin.acked.is_some() || !ack.ge(peer_fin.seq + 1) {
+            return;
+        }
+        if let Some(f) = self.ep[p].fin.as_mut() {
+            f.acked = Some(at);
+        }
+        let peer = dir.other();
+        match self.ep[p].state {
+            // §3.6 case 1: the closer's FIN is acked, it waits in FIN-WAIT-2.
+            TcpState::FinWait1 => self.set_state(peer, TcpState::FinWait2),
+            // §3.6 case 3: simultaneous close, both FINs acked: TIME-WAIT.
+            TcpState::Closing => self.set_state(peer, TcpState::TimeWait),
+            // §3.6 case 2: the last FIN is acked, the passive closer is done.
+            TcpState::LastAck => self.set_state(peer, TcpState::Closed),
+            _ => {}
+        }
+        match (self.ep[d].fin, self.ep[d].state) {
+            // §3.6 case 2: the peer closed first; this side got its FIN and
+            // sits in CLOSE-WAIT until its application closes.
+            (None, TcpState::Established | TcpState::SynReceived) => {
+                self.set_state(dir, TcpState::CloseWait);
+                self.close_wait[d] = Some(CloseWaitWatch {
+                    since: at,
+                    last_activity: at.ts,
+                    longest_quiet: 0,
+                    longest_quiet_from: at.ts,
+                    ended: None,
+                });
+            }
+            // §3.6 case 1: FIN-WAIT-2 receives the FIN, acks it: TIME-WAIT.
+            (Some(_), TcpState::FinWait2) => self.set_state(dir, TcpState::TimeWait),
+            // §3.6 case 3: FIN-WAIT-1 receives the peer's FIN before its own
+            // FIN is acked: CLOSING.
+            (Some(_), TcpState::FinWait1) => self.set_state(dir, TcpState::Closing),
+            _ => {}
+        }
+    }
+
+    fn on_data(&mut self, dir: Dir, seq: SeqNumber, len: u32, at: Event) {
+        let (d, p) = (dir.index(), dir.other().index());
+        let e = &mut self.ep[d];
+        // A keep-alive (§3.8.4) re-sends the byte before SND.NXT (or none);
+        // it is not a retransmission of data.
+        if len <= 1
+            && e.stream.high() == Some(seq + len)
+            && e.snd_nxt == Some(seq + len)
+            && e.fin.is_none()
+        {
+            return;
+        }
+        let outcome = e.stream.on_data(seq, len);
+        if outcome.new == 0 {
+            return;
+        }
+        e.last_new_data = Some(at);
+        if let Some(w) = self.close_wait[d].as_mut() {
+            if w.ended.is_none() {
+                w.activity(at.ts);
+            }
+        }
+        if self.ep[p].fin.is_some_and(|f| f.acked.is_some()) {
+            let h = self.half_close.get_or_insert(HalfClose {
+                by: dir,
+                first: at,
+                bytes: 0,
+                packets: 0,
+            });
+            if h.by == dir {
+                h.bytes += u64::from(outcome.new);
+                h.packets += 1;
+            }
+        }
+    }
+
+    fn on_fin(&mut self, dir: Dir, fin_seq: SeqNumber, ack: Option<SeqNumber>, at: Event) {
+        let (d, p) = (dir.index(), dir.other().index());
+        let acked_peer_fin = match (ack, self.ep[p].fin) {
+            (Some(a), Some(pf)) => a.ge(pf.seq + 1),
+            _ => false,
+        };
+        if let Some(f) = self.ep[d].fin.as_mut() {
+            // The same FIN again is a retransmission; a FIN further on (data
+            // sent after the first FIN) replaces it.
+            if f.seq != fin_seq && fin_seq.gt(f.seq) {
+                f.seq = fin_seq;
+                f.acked = None;
+            }
+            f.count += 1;
+            f.last = at;
+            return;
+        }
+        self.ep[d].fin = Some(Fin {
+            seq: fin_seq,
+            first: at,
+            last: at,
+            count: 1,
+            acked_peer_fin,
+            acked: None,
+        });
+        if let Some(w) = self.close_wait[d].as_mut() {
+            w.activity(at.ts);
+            w.ended = Some(at);
+        }
+        match self.ep[d].state {
+            // §3.6 case 1: the application closes: FIN, FIN-WAIT-1.
+            TcpState::Established | TcpState::SynReceived => {
+                self.set_state(dir, TcpState::FinWait1)
+            }
+            // §3.6 case 2: closing from CLOSE-WAIT: FIN, LAST-ACK.
+            TcpState::CloseWait => self.set_state(dir, TcpState::LastAck),
+            // §3.6: a close in SYN-SENT just deletes the connection.
+            TcpState::SynSent => self.set_state(dir, TcpState::Closed),
+            _ => {}
+        }
+    }
+
+    fn on_rst(&mut self, dir: Dir, seg: &Segment<'_>, at: Event) {
+        let (d, p) = (dir.index(), dir.other().index());
+        let seq = SeqNumber(seg.seq);
+        self.ep[d].rst_count += 1;
+        if let Some(w) = self.close_wait[d].as_mut() {
+            if w.ended.is_none() {
+                w.activity(at.ts);
+                w.ended = Some(at);
+            }
+        }
+        if self.ep[d].rst.is_some() {
+            return;
+        }
+        // §3.10.7.4: in a synchronized state a RST is accepted when its
+        // sequence number is in the receiver's window; exactly RCV.NXT is
+        // the clean case. With no ACK from the receiver yet (a SYN answered
+        // by RST, §3.10.7.3) it is accepted if it acks the SYN.
+        let rcv_nxt = self.ep[p].max_ack;
+        let seq_is_next =
+            rcv_nxt == Some(seq) || (rcv_nxt.is_none() && self.ep[d].snd_nxt == Some(seq));
+        let accepted = match rcv_nxt {
+            Some(n) => seq.ge(n - 1) && seq.lt(n + (1 << 30)),
+            None => true,
+        };
+        let after_peer_data = match (self.ep[d].fin, self.ep[p].last_new_data) {
+            (Some(f), Some(data)) => data.ts >= f.first.ts,
+            _ => false,
+        };
+        self.ep[d].rst = Some(Rst {
+            at,
+            seq,
+            ack: seg.flags.ack().then_some(SeqNumber(seg.ack)),
+            payload_len: seg.payload_len,
+            state_before: self.ep[d].state,
+            seq_is_next,
+            accepted,
+            after_peer_data,
+        });
+        if accepted {
+            // §3.10.7.4: the receiver of an acceptable RST closes; the
+            // sender has already deleted its connection.
+            self.set_state(dir, TcpState::Closed);
+            self.set_state(dir.other(), TcpState::Closed);
+        }
+    }
+
+    /// The verdict fields as the connection stands.
+    pub fn verdict(&self, end: EndReason) -> Verdict {
+        verdict::judge(self, end)
+    }
+}
+
+impl Connection {
+    /// Bytes `dir` sent that its peer acknowledged but the capture never
+    /// held (Zeek's `missed_bytes`, per direction).
+    pub fn missed_bytes(&self, dir: Dir) -> u64 {
+        let e = self.endpoint(dir);
+        let Some(mut acked) = self.endpoint(dir.other()).max_ack else {
+            return 0;
+        };
+        // The FIN's sequence number is not data (§3.4).
+        if let Some(f) = e.fin {
+            acked = acked.min_seq(f.seq);
+        }
+        e.stream.missed_below(acked)
+    }
+}

@@ -1,0 +1,173 @@
+//! Frames to TCP segments: link layer → IP → TCP.
+//!
+//! Decoding never fails loudly: a frame that is not a TCP segment (or is too
+//! damaged to be one) comes back as a [`Skip`] reason, which the pipeline
+//! counts for the summary. Truncated frames decode as far as they go: a TCP
+//! header that survived the snapshot length is enough, and the payload
+//! length comes from the IP length fields, not from what was captured.
+
+mod link;
+mod tcp;
+
+use std::net::IpAddr;
+
+pub use link::Linktype;
+pub use tcp::{TcpFlags, TcpOptions};
+
+/// A decoded TCP segment, borrowing the frame.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: TcpFlags,
+    /// The raw (unscaled) window field.
+    pub window: u16,
+    /// Payload length on the wire, from the IP header's length fields.
+    pub payload_len: u32,
+    /// The payload bytes that were captured (at most `payload_len`).
+    pub payload: &'a [u8],
+    pub options: TcpOptions,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// IPv4 identification (IPv6 has none).
+    pub ip_id: Option<u16>,
+}
+
+/// Why a frame did not yield a TCP segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Skip {
+    /// A link type finscope does not decode.
+    UnsupportedLinktype(u32),
+    /// A link-layer payload that is not IP (ARP, LLDP, …).
+    NotIp,
+    /// IP, but not TCP (UDP, ICMP, …).
+    NotTcp,
+    /// A non-first IP fragment, or a first fragment too short for TCP.
+    IpFragment,
+    /// The frame ends before the named header does.
+    Truncated(Layer),
+    /// A header's fields are impossible (bad version, length too small).
+    Malformed(Layer),
+}
+
+/// The protocol layer a problem was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Layer {
+    Link,
+    Ip,
+    Tcp,
+}
+
+impl Skip {
+    /// The reason's name in reports (`"truncated-tcp"`, …).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Skip::UnsupportedLinktype(_) => "unsupported-linktype",
+            Skip::NotIp => "not-ip",
+            Skip::NotTcp => "not-tcp",
+            Skip::IpFragment => "ip-fragment",
+            Skip::Truncated(Layer::Link) => "truncated-link",
+            Skip::Truncated(Layer::Ip) => "truncated-ip",
+            Skip::Truncated(Layer::Tcp) => "truncated-tcp",
+            Skip::Malformed(Layer::Link) => "malformed-link",
+            Skip::Malformed(Layer::Ip) => "malformed-ip",
+            Skip::Malformed(Layer::Tcp) => "malformed-tcp",
+        }
+    }
+
+    /// Every reason name, in the order reports list them.
+    pub const REASONS: [&'static str; 10] = [
+        "unsupported-linktype",
+        "not-ip",
+        "not-tcp",
+        "ip-fragment",
+        "truncated-link",
+        "truncated-ip",
+        "truncated-tcp",
+        "malformed-link",
+        "malformed-ip",
+        "malformed-tcp",
+    ];
+
+    /// Index of this reason in [`Skip::REASONS`], for counting in an array.
+    pub fn index(&self) -> usize {
+        match self {
+            Skip::UnsupportedLinktype(_) => 0,
+            Skip::NotIp => 1,
+            Skip::NotTcp => 2,
+            Skip::IpFragment => 3,
+            Skip::Truncated(Layer::Link) => 4,
+            Skip::Truncated(Layer::Ip) => 5,
+            Skip::Truncated(Layer::Tcp) => 6,
+            Skip::Malformed(Layer::Link) => 7,
+            Skip::Malformed(Layer::Ip) => 8,
+            Skip::Malformed(Layer::Tcp) => 9,
+        }
+    }
+}
+
+/// Decodes one frame of the given link type into a TCP segment.
+pub fn decode(linktype: u32, frame: &[u8]) -> Result<Segment<'_>, Skip> {
+    let ip = link::ip_payload(linktype, frame)?;
+    ip_to_tcp(ip)
+}
+
+/// Decodes an IP packet (v4 or v6, with extension headers) carrying TCP.
+pub fn ip_to_tcp(packet: &[u8]) -> Result<Segment<'_>, Skip> {
+    use etherparse::{IpNumber, LaxIpSlice};
+    let (ip, _ext_err) = LaxIpSlice::from_slice(packet).map_err(|e| match e {
+        etherparse::err::ip::LaxHeaderSliceError::Len(_) => Skip::Truncated(Layer::Ip),
+        etherparse::err::ip::LaxHeaderSliceError::Content(_) => Skip::Malformed(Layer::Ip),
+    })?;
+    let payload = ip.payload();
+    if payload.fragmented {
+        return Err(Skip::IpFragment);
+    }
+    if payload.ip_number != IpNumber::TCP {
+        return Err(Skip::NotTcp);
+    }
+    // The TCP segment's length on the wire, from the IP header even when the
+    // capture cut the frame short (snaplen). When the header's length is 0
+    // (TSO/GRO super-segments on host captures) the slice length stands in.
+    let (src, dst, ttl, ip_id, declared) = match &ip {
+        LaxIpSlice::Ipv4(v4) => {
+            let h = v4.header();
+            let header_len =
+                usize::from(h.ihl()) * 4 + v4.extensions().auth.map_or(0, |a| a.slice().len());
+            let declared = usize::from(h.total_len()).checked_sub(header_len);
+            (
+                IpAddr::V4(h.source_addr()),
+                IpAddr::V4(h.destination_addr()),
+                h.ttl(),
+                Some(h.identification()),
+                declared,
+            )
+        }
+        LaxIpSlice::Ipv6(v6) => {
+            let h = v6.header();
+            let declared =
+                usize::from(h.payload_length()).checked_sub(v6.extensions().slice().len());
+            (
+                IpAddr::V6(h.source_addr()),
+                IpAddr::V6(h.destination_addr()),
+                h.hop_limit(),
+                None,
+                declared,
+            )
+        }
+    };
+    let tcp_bytes = payload.payload;
+    let from_header = payload.incomplete || payload.len_source != etherparse::LenSource::Slice;
+    let segment_len = match declared {
+        Some(d) if d > 0 && from_header => d,
+        _ => tcp_bytes.len(),
+    };
+    tcp::parse(tcp_bytes, segment_len, src, dst, ttl, ip_id)
+}
+
+#[cfg(test)]
+mod tests;

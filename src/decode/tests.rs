@@ -1,0 +1,137 @@
+use super::*;
+use etherparse::PacketBuilder;
+
+fn tcp_v4(payload: &[u8]) -> Vec<u8> {
+    let b = PacketBuilder::ethernet2([1; 6], [2; 6])
+        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .tcp(51514, 80, 1000, 64240)
+        .syn()
+        .mss(1460)
+        .unwrap()
+        .window_scale(7)
+        .unwrap();
+    let mut out = Vec::new();
+    b.write(&mut out, payload).unwrap();
+    out
+}
+
+#[test]
+fn decodes_ethernet_ipv4_tcp_with_options() {
+    let frame = tcp_v4(b"hello");
+    let seg = decode(Linktype::ETHERNET, &frame).unwrap();
+    assert_eq!(seg.src.to_string(), "10.0.0.1");
+    assert_eq!(seg.dport, 80);
+    assert_eq!(seg.seq, 1000);
+    assert!(seg.flags.syn() && !seg.flags.ack());
+    assert_eq!(seg.payload_len, 5);
+    assert_eq!(seg.payload, b"hello");
+    assert_eq!(seg.options.mss, Some(1460));
+    assert_eq!(seg.options.window_scale, Some(7));
+    assert_eq!(seg.ttl, 64);
+}
+
+#[test]
+fn snaplen_cut_keeps_the_wire_length() {
+    let frame = tcp_v4(&[0u8; 1000]);
+    let cut = &frame[..14 + 20 + 28 + 10];
+    let seg = decode(Linktype::ETHERNET, cut).unwrap();
+    assert_eq!(seg.payload_len, 1000);
+    assert_eq!(seg.payload.len(), 10);
+}
+
+#[test]
+fn ethernet_padding_is_not_payload() {
+    let mut frame = tcp_v4(b"");
+    frame.extend_from_slice(&[0u8; 6]);
+    let seg = decode(Linktype::ETHERNET, &frame).unwrap();
+    assert_eq!(seg.payload_len, 0);
+}
+
+#[test]
+fn vlan_and_qinq_tags_are_skipped() {
+    let plain = tcp_v4(b"x");
+    let mut tagged = plain[..12].to_vec();
+    tagged.extend_from_slice(&[0x88, 0xa8, 0, 10, 0x81, 0x00, 0, 20]);
+    tagged.extend_from_slice(&plain[12..]);
+    let seg = decode(Linktype::ETHERNET, &tagged).unwrap();
+    assert_eq!(seg.payload_len, 1);
+}
+
+#[test]
+fn cooked_and_loopback_link_types() {
+    let eth = tcp_v4(b"abc");
+    let ip = &eth[14..];
+    let mut sll = vec![0u8; 14];
+    sll.extend_from_slice(&[0x08, 0x00]);
+    sll.extend_from_slice(ip);
+    assert_eq!(decode(Linktype::LINUX_SLL, &sll).unwrap().payload_len, 3);
+    let mut sll2 = vec![0x08, 0x00];
+    sll2.extend_from_slice(&[0u8; 18]);
+    sll2.extend_from_slice(ip);
+    assert_eq!(decode(Linktype::LINUX_SLL2, &sll2).unwrap().payload_len, 3);
+    let mut null = 2u32.to_le_bytes().to_vec();
+    null.extend_from_slice(ip);
+    assert_eq!(decode(Linktype::NULL, &null).unwrap().payload_len, 3);
+    assert_eq!(decode(Linktype::RAW, ip).unwrap().payload_len, 3);
+}
+
+#[test]
+fn ipv6_with_extension_header() {
+    let b = PacketBuilder::ethernet2([1; 6], [2; 6])
+        .ipv6(
+            [0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            [0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+            64,
+        )
+        .tcp(40000, 443, 7, 1000)
+        .ack(9);
+    let mut frame = Vec::new();
+    b.write(&mut frame, b"data").unwrap();
+    let seg = decode(Linktype::ETHERNET, &frame).unwrap();
+    assert_eq!(seg.src.to_string(), "2001:db8::1");
+    assert_eq!(seg.ack, 9);
+    assert_eq!(seg.payload_len, 4);
+    assert_eq!(seg.ip_id, None);
+}
+
+#[test]
+fn problems_are_reasons_not_panics() {
+    assert_eq!(
+        decode(Linktype::ETHERNET, &[0u8; 5]).unwrap_err(),
+        Skip::Truncated(Layer::Link)
+    );
+    let mut arp = vec![0u8; 12];
+    arp.extend_from_slice(&[0x08, 0x06, 0, 0]);
+    assert_eq!(decode(Linktype::ETHERNET, &arp).unwrap_err(), Skip::NotIp);
+    assert_eq!(
+        decode(147, &[0u8; 40]).unwrap_err(),
+        Skip::UnsupportedLinktype(147)
+    );
+    let frame = tcp_v4(b"");
+    assert_eq!(
+        decode(Linktype::ETHERNET, &frame[..14 + 20 + 10]).unwrap_err(),
+        Skip::Truncated(Layer::Tcp)
+    );
+    let mut bad_ver = frame.clone();
+    bad_ver[14] = 0x75;
+    assert!(matches!(
+        decode(Linktype::ETHERNET, &bad_ver),
+        Err(Skip::Malformed(Layer::Ip))
+    ));
+    // Every prefix of a frame decodes or gives a reason.
+    for n in 0..frame.len() {
+        let _ = decode(Linktype::ETHERNET, &frame[..n]);
+    }
+}
+
+#[test]
+fn tcp_options_stop_at_malformed_lengths() {
+    let o = tcp::parse_options(&[2, 4, 5, 0xb4, 1, 3, 3, 7, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]);
+    assert_eq!(o.mss, Some(1460));
+    assert_eq!(o.window_scale, Some(7));
+    assert_eq!(o.timestamps, Some((1, 2)));
+    let o = tcp::parse_options(&[2, 0, 5, 0xb4]);
+    assert_eq!(o, TcpOptions::default());
+    let o = tcp::parse_options(&[2, 40, 5, 0xb4]);
+    assert_eq!(o.mss, None);
+}

@@ -1,0 +1,143 @@
+//! Findings: what the tracker saw that a person should know about.
+//!
+//! Each rule is a pure function of a finished connection, its verdict, the
+//! capture time it is judged at and the thresholds. Rules cite the RFC
+//! clause or the trap (`taxonomy.md`) they guard.
+
+mod rules;
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::capture::Timestamp;
+
+pub use rules::evaluate;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The kinds of finding (names as in `taxonomy.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    HalfClose,
+    CloseWaitStall,
+    FinUnacked,
+    FinRetransmission,
+    RstAbort,
+    RstAfterFin,
+    Refused,
+    NoAnswer,
+    Midstream,
+}
+
+impl FindingKind {
+    pub const ALL: [FindingKind; 9] = [
+        FindingKind::HalfClose,
+        FindingKind::CloseWaitStall,
+        FindingKind::FinUnacked,
+        FindingKind::FinRetransmission,
+        FindingKind::RstAbort,
+        FindingKind::RstAfterFin,
+        FindingKind::Refused,
+        FindingKind::NoAnswer,
+        FindingKind::Midstream,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FindingKind::HalfClose => "half-close",
+            FindingKind::CloseWaitStall => "close-wait-stall",
+            FindingKind::FinUnacked => "fin-unacked",
+            FindingKind::FinRetransmission => "fin-retransmission",
+            FindingKind::RstAbort => "rst-abort",
+            FindingKind::RstAfterFin => "rst-after-fin",
+            FindingKind::Refused => "refused",
+            FindingKind::NoAnswer => "no-answer",
+            FindingKind::Midstream => "midstream",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One finding about a connection (or, for host-level kinds, a host).
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub severity: Severity,
+    /// The connection's id, or `None` for host-level findings.
+    pub connection: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<IpAddr>,
+    #[serde(skip)]
+    pub ts: Timestamp,
+    pub message: String,
+    pub evidence: serde_json::Value,
+}
+
+/// The thresholds findings are judged by (flags with defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// 2MSL: how long a TIME-WAIT lasts (`--time-wait`), in ns.
+    pub time_wait: i64,
+    /// How long a side may stay silent before it counts as stalled
+    /// (`--stall`), in ns.
+    pub stall: i64,
+    /// FIN retransmissions that make a finding a warning (`--fin-retries`).
+    pub fin_retries: u32,
+    /// Idle connections leave the table after this (`--idle-timeout`), in ns.
+    pub idle_timeout: i64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            time_wait: 60_000_000_000,
+            stall: 60_000_000_000,
+            fin_retries: 3,
+            idle_timeout: 300_000_000_000,
+        }
+    }
+}
+
+/// Seconds for messages: `61.2 s`, `0.350 s`.
+pub fn secs(ns: i64) -> String {
+    let s = ns as f64 / 1e9;
+    if s >= 10.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{s:.3} s")
+    }
+}

@@ -1,0 +1,133 @@
+//! Packets to connections: a direction-free key for the 4-tuple and a table
+//! that finds a packet's connection with one hash lookup.
+
+mod table;
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::net::IpAddr;
+
+pub use table::{FlowTable, List, SlotId};
+
+/// One end of a TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SocketAddr {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl fmt::Display for SocketAddr {
+    /// `10.0.0.1:80`, `[2001:db8::1]:443`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            IpAddr::V4(ip) => write!(f, "{ip}:{}", self.port),
+            IpAddr::V6(ip) => write!(f, "[{ip}]:{}", self.port),
+        }
+    }
+}
+
+/// The 4-tuple without a direction: both directions of a connection map to
+/// the same key. `lo` is the smaller endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    pub lo: SocketAddr,
+    pub hi: SocketAddr,
+}
+
+/// Which of the key's endpoints sent a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeySide {
+    Lo,
+    Hi,
+}
+
+impl FlowKey {
+    /// The key of a packet from `src` to `dst`, and which side sent it.
+    pub fn of(src: SocketAddr, dst: SocketAddr) -> (FlowKey, KeySide) {
+        match src.cmp(&dst) {
+            Ordering::Greater => (FlowKey { lo: dst, hi: src }, KeySide::Hi),
+            _ => (FlowKey { lo: src, hi: dst }, KeySide::Lo),
+        }
+    }
+
+    pub fn endpoint(&self, side: KeySide) -> SocketAddr {
+        match side {
+            KeySide::Lo => self.lo,
+            KeySide::Hi => self.hi,
+        }
+    }
+}
+
+impl KeySide {
+    pub fn other(self) -> KeySide {
+        match self {
+            KeySide::Lo => KeySide::Hi,
+            KeySide::Hi => KeySide::Lo,
+        }
+    }
+}
+
+/// Ports a server is likely to listen on, used to guess roles when a
+/// connection is seen without its SYN.
+pub fn is_likely_server_port(port: u16) -> bool {
+    port < 1024
+        || matches!(
+            port,
+            1080 | 1433
+                | 1521
+                | 2049
+                | 2181
+                | 2379
+                | 3128
+                | 3306
+                | 3389
+                | 5060
+                | 5432
+                | 5672
+                | 5900
+                | 6379
+                | 6443
+                | 6667
+                | 8000
+                | 8008
+                | 8080
+                | 8443
+                | 8888
+                | 9000
+                | 9042
+                | 9092
+                | 9200
+                | 9418
+                | 11211
+                | 27017
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sa(s: &str) -> SocketAddr {
+        let a: std::net::SocketAddr = s.parse().unwrap();
+        SocketAddr {
+            ip: a.ip(),
+            port: a.port(),
+        }
+    }
+
+    #[test]
+    fn both_directions_share_a_key() {
+        let (k1, s1) = FlowKey::of(sa("10.0.0.2:80"), sa("10.0.0.1:5000"));
+        let (k2, s2) = FlowKey::of(sa("10.0.0.1:5000"), sa("10.0.0.2:80"));
+        assert_eq!(k1, k2);
+        assert_ne!(s1, s2);
+        assert_eq!(k1.endpoint(s1), sa("10.0.0.2:80"));
+        assert_eq!(k2.endpoint(s2), sa("10.0.0.1:5000"));
+    }
+
+    #[test]
+    fn renders_ipv6_in_brackets() {
+        assert_eq!(sa("[2001:db8::1]:443").to_string(), "[2001:db8::1]:443");
+        assert_eq!(sa("10.0.0.1:80").to_string(), "10.0.0.1:80");
+    }
+}

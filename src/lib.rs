@@ -1,0 +1,20 @@
+//! finscope: a packet capture analyzer that finds TCP connections ending
+//! badly.
+//!
+//! Data flows one way, and the modules are listed in that order:
+//! capture → decode → flow → reassembly → conn → findings → report, with
+//! [`pipeline`] driving the loop. A module uses only the ones before it.
+
+pub mod app;
+pub mod capture;
+pub mod cli;
+pub mod config;
+pub mod conn;
+pub mod decode;
+pub mod findings;
+pub mod flow;
+pub mod pipeline;
+pub mod reassembly;
+pub mod report;
+
+pub use app::{run, ExitStatus};

@@ -1,0 +1,358 @@
+//! The loop: capture → decode → flow table → tracker → findings → sink.
+//!
+//! This is the one module that knows every stage. Per packet it does one
+//! decode, one hash lookup and one tracker step; connections leave the
+//! table (and stream out to the sink) once they are closed and their
+//! TIME-WAIT window has passed, or after the idle timeout, both measured in
+//! capture time.
+
+use std::io;
+
+use crate::capture::{CaptureError, Merge, Precision, RawPacket, Timestamp};
+use crate::conn::{Connection, EndReason, Event};
+use crate::decode::{self, Skip};
+use crate::findings::{self, Finding, FindingKind, Severity, Thresholds};
+use crate::flow::{FlowKey, FlowTable, List, SlotId, SocketAddr};
+use crate::report::{ConnRecord, Sink, Summary};
+
+/// Settings the analysis needs (no CLI types here).
+#[derive(Debug, Clone)]
+pub struct AnalysisConfig {
+    pub thresholds: Thresholds,
+    /// Cap on connections tracked at once; the least recently active is
+    /// evicted (and counted) to make room.
+    pub max_connections: usize,
+    /// Stop after this many packets (`-c`).
+    pub count: Option<u64>,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        AnalysisConfig {
+            thresholds: Thresholds::default(),
+            max_connections: 1_000_000,
+            count: None,
+        }
+    }
+}
+
+/// Counters for the summary.
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    pub packets: u64,
+    pub tcp_packets: u64,
+    pub duplicates: u64,
+    pub not_decoded: [u64; Skip::REASONS.len()],
+    /// Link types seen that finscope does not decode.
+    pub unsupported_linktypes: Vec<u32>,
+    pub connections: u64,
+    pub teardown: [u64; crate::conn::Teardown::ALL.len()],
+    pub findings: [u64; FindingKind::ALL.len()],
+    pub severities: [u64; 3],
+    pub evicted_closed: u64,
+    pub evicted_idle: u64,
+    pub evicted_reused: u64,
+    pub evicted_cap: u64,
+    pub peak_connections: u64,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+}
+
+/// The analysis state between packets.
+pub struct Analyzer<'s> {
+    cfg: AnalysisConfig,
+    table: FlowTable<Connection>,
+    next_id: u64,
+    frame: u64,
+    /// Capture time: the latest packet timestamp seen.
+    now: Timestamp,
+    precision: Precision,
+    sink: &'s mut dyn Sink,
+    scratch: Vec<Finding>,
+    pub counters: Counters,
+}
+
+impl<'s> Analyzer<'s> {
+    pub fn new(cfg: AnalysisConfig, sink: &'s mut dyn Sink) -> Self {
+        Analyzer {
+            cfg,
+            table: FlowTable::new(),
+            next_id: 1,
+            frame: 0,
+            now: Timestamp(i64::MIN),
+            precision: Precision::Micro,
+            sink,
+            scratch: Vec::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Timestamps in records use this precision (nanoseconds when any input
+    /// has them).
+    pub fn set_precision(&mut self, p: Precision) {
+        self.precision = self.precision.max(p);
+    }
+
+    /// Processes one captured frame.
+    pub fn packet(&mut self, pkt: RawPacket<'_>) -> io::Result<()> {
+        self.frame += 1;
+        let c = &mut self.counters;
+        c.packets += 1;
+        c.first_ts.get_or_insert(pkt.ts);
+        c.last_ts = Some(c.last_ts.map_or(pkt.ts, |t| t.max(pkt.ts)));
+        if pkt.ts > self.now {
+            self.now = pkt.ts;
+            self.expire()?;
+        }
+        let seg = match decode::decode(pkt.linktype, pkt.data) {
+            Ok(seg) => seg,
+            Err(skip) => {
+                if let Some(n) = self.counters.not_decoded.get_mut(skip.index()) {
+                    *n += 1;
+                }
+                if let Skip::UnsupportedLinktype(lt) = skip {
+                    if !self.counters.unsupported_linktypes.contains(&lt)
+                        && self.counters.unsupported_linktypes.len() < 16
+                    {
+                        self.counters.unsupported_linktypes.push(lt);
+                    }
+                }
+                return Ok(());
+            }
+        };
+        self.counters.tcp_packets += 1;
+        let at = Event {
+            ts: pkt.ts,
+            frame: self.frame,
+        };
+        let captured_all = seg.payload.len() as u64 >= u64::from(seg.payload_len);
+        let (key, side) = FlowKey::of(
+            SocketAddr {
+                ip: seg.src,
+                port: seg.sport,
+            },
+            SocketAddr {
+                ip: seg.dst,
+                port: seg.dport,
+            },
+        );
+        let id = match self.table.find(&key) {
+            Some(id)
+                if self
+                    .table
+                    .get(id)
+                    .is_some_and(|c| c.is_reused_by(side, &seg)) =>
+            {
+                self.end(id, EndReason::Reused)?;
+                self.start(key, side, &seg, at)?
+            }
+            Some(id) => id,
+            None => self.start(key, side, &seg, at)?,
+        };
+        let Some(conn) = self.table.get_mut(id) else {
+            return Ok(());
+        };
+        let dups = conn.ep[0].duplicates + conn.ep[1].duplicates;
+        conn.on_segment(side, &seg, at, captured_all);
+        let list = if conn.is_finished() {
+            List::Closed
+        } else {
+            List::Open
+        };
+        self.counters.duplicates += conn.ep[0].duplicates + conn.ep[1].duplicates - dups;
+        self.table.touch(id, list);
+        Ok(())
+    }
+
+    fn start(
+        &mut self,
+        key: FlowKey,
+        side: crate::flow::KeySide,
+        seg: &decode::Segment<'_>,
+        at: Event,
+    ) -> io::Result<SlotId> {
+        if self.table.len() >= self.cfg.max_connections.max(1) {
+            // Make room: the longest-quiet closed connection, else the
+            // longest-quiet open one.
+            if let Some(victim) = self
+                .table
+                .oldest(List::Closed)
+                .or_else(|| self.table.oldest(List::Open))
+            {
+                self.end(victim, EndReason::MaxConnections)?;
+            }
+        }
+        let conn = Connection::new(self.next_id, key, side, seg, at);
+        self.next_id += 1;
+        self.counters.connections += 1;
+        let id = self.table.insert(key, conn, List::Open);
+        self.counters.peak_connections =
+            self.counters.peak_connections.max(self.table.len() as u64);
+        Ok(id)
+    }
+
+    /// Evicts connections whose time is up at `now`: closed ones after the
+    /// TIME-WAIT window, idle ones after the idle timeout.
+    fn expire(&mut self) -> io::Result<()> {
+        let th = self.cfg.thresholds;
+        for (list, after, reason) in [
+            (List::Closed, th.time_wait, EndReason::Closed),
+            (List::Open, th.idle_timeout, EndReason::IdleTimeout),
+        ] {
+            while let Some(id) = self.table.oldest(list) {
+                let Some(c) = self.table.get(id) else { break };
+                if self.now.since(c.last_seen) < after {
+                    break;
+                }
+                self.end(id, reason)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a connection out of the table, judges it and hands it on.
+    fn end(&mut self, id: SlotId, reason: EndReason) -> io::Result<()> {
+        let Some((_, conn)) = self.table.remove(id) else {
+            return Ok(());
+        };
+        let judged_at = match reason {
+            EndReason::CaptureEnd | EndReason::MaxConnections => self.now,
+            _ => self.now,
+        };
+        match reason {
+            EndReason::Closed => self.counters.evicted_closed += 1,
+            EndReason::IdleTimeout => self.counters.evicted_idle += 1,
+            EndReason::Reused => self.counters.evicted_reused += 1,
+            EndReason::MaxConnections => self.counters.evicted_cap += 1,
+            EndReason::CaptureEnd => {}
+        }
+        self.emit(&conn, reason, judged_at)
+    }
+
+    fn emit(
+        &mut self,
+        conn: &Connection,
+        reason: EndReason,
+        judged_at: Timestamp,
+    ) -> io::Result<()> {
+        let verdict = conn.verdict(reason);
+        self.scratch.clear();
+        findings::evaluate(
+            conn,
+            &verdict,
+            judged_at,
+            &self.cfg.thresholds,
+            &mut self.scratch,
+        );
+        if let Some(n) = self.counters.teardown.get_mut(verdict.teardown as usize) {
+            *n += 1;
+        }
+        for f in &self.scratch {
+            if let Some(n) = self.counters.findings.get_mut(f.kind.index()) {
+                *n += 1;
+            }
+            if let Some(n) = self.counters.severities.get_mut(f.severity as usize) {
+                *n += 1;
+            }
+        }
+        let record = ConnRecord::new(conn, &verdict, reason, self.precision, &self.scratch);
+        self.sink.connection(&record, &self.scratch)
+    }
+
+    /// Ends the analysis: every connection still in the table is judged at
+    /// the capture's end, in id order.
+    pub fn finish(mut self, files: Vec<crate::report::FileSummary>) -> io::Result<Counters> {
+        let mut rest: Vec<Connection> = self.table.drain().map(|(_, c)| c).collect();
+        rest.sort_by_key(|c| c.id);
+        for c in &rest {
+            self.emit(c, EndReason::CaptureEnd, self.now)?;
+        }
+        let summary = Summary::new(&self.counters, &self.cfg, files, self.precision);
+        self.sink.finish(&summary)?;
+        Ok(self.counters)
+    }
+
+    pub fn severity_count(&self, s: Severity) -> u64 {
+        self.counters
+            .severities
+            .get(s as usize)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// What a run ended with.
+#[derive(Debug)]
+pub struct RunResult {
+    pub counters: Counters,
+    /// Files that could not be read to the end (their partial results are in
+    /// the report).
+    pub errors: Vec<CaptureError>,
+}
+
+/// Reads `files` as one time-ordered stream and analyzes it into `sink`.
+/// `progress` is called now and then with the bytes read so far.
+pub fn run(
+    files: &[String],
+    cfg: AnalysisConfig,
+    sink: &mut dyn Sink,
+    progress: &mut dyn FnMut(u64),
+) -> Result<RunResult, RunError> {
+    let mut sources = Vec::with_capacity(files.len());
+    for f in files {
+        sources.push(crate::capture::FileSource::open(f).map_err(RunError::Open)?);
+    }
+    let mut merge = Merge::new(sources);
+    let count = cfg.count;
+    let mut analyzer = Analyzer::new(cfg, sink);
+    let mut errors = Vec::new();
+    let mut seen: u64 = 0;
+    loop {
+        match merge.advance() {
+            Ok(Some(i)) => {
+                if seen == 0 {
+                    for s in merge.sources() {
+                        analyzer.set_precision(s.stats().precision);
+                    }
+                }
+                if let Some(pkt) = merge.packet(i) {
+                    analyzer.packet(pkt).map_err(RunError::Output)?;
+                }
+                seen += 1;
+                if seen & 0xffff == 0 {
+                    progress(merge.sources().iter().map(|s| s.offset()).sum());
+                }
+                if count.is_some_and(|c| seen >= c) {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err((_, e)) => errors.push(e),
+        }
+    }
+    let files = merge
+        .sources()
+        .iter()
+        .map(|s| crate::report::FileSummary::new(s, errors.iter().find(|e| e.file == s.name())))
+        .collect();
+    let counters = analyzer.finish(files).map_err(RunError::Output)?;
+    Ok(RunResult { counters, errors })
+}
+
+/// Why a run could not complete.
+#[derive(Debug)]
+pub enum RunError {
+    /// A file could not be opened or is not a capture.
+    Open(CaptureError),
+    /// Writing the report failed (a broken pipe is the caller's to forgive).
+    Output(io::Error),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Open(e) => write!(f, "{e}"),
+            RunError::Output(e) => write!(f, "cannot write the report: {e}"),
+        }
+    }
+}

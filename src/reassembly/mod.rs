@@ -1,0 +1,228 @@
+//! Per-direction sequence space: which bytes were seen, which were sent
+//! again, and which were never captured.
+//!
+//! Each direction keeps the highest sequence number seen and a bounded list
+//! of holes below it. A segment's bytes are *new* (first time seen: above the
+//! high mark or filling a hole) or *retransmitted* (already seen). Bytes the
+//! peer acknowledged that fall in a hole, or beyond the high mark, were on
+//! the wire but not in the capture: `missed_bytes`.
+
+mod seq;
+
+pub use seq::SeqNumber;
+
+/// How many holes a direction remembers; beyond that the lowest is given up
+/// (and counted), so memory stays fixed per connection.
+pub const MAX_HOLES: usize = 8;
+
+/// What a segment's payload was, byte-wise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DataOutcome {
+    /// Bytes seen for the first time.
+    pub new: u32,
+    /// Bytes already seen before (retransmitted or duplicated).
+    pub old: u32,
+    /// Bytes that filled a hole (counted in `new` too).
+    pub filled: u32,
+    /// Bytes beyond a gap: the segment started above the high mark.
+    pub gap_before: u32,
+}
+
+/// The sequence space of one direction.
+#[derive(Debug, Clone, Default)]
+pub struct Stream {
+    /// Sequence number of the first data byte (ISN + 1, or the first
+    /// segment's sequence number for a connection seen midstream).
+    base: Option<SeqNumber>,
+    /// One past the highest data byte seen.
+    high: SeqNumber,
+    holes: [(SeqNumber, SeqNumber); MAX_HOLES],
+    nholes: u8,
+    /// Unique payload bytes.
+    pub unique_bytes: u64,
+    /// Payload bytes seen more than once.
+    pub retransmitted_bytes: u64,
+    /// Holes given up because the list was full.
+    pub holes_dropped: u64,
+}
+
+impl Stream {
+    /// Starts the sequence space at `first_data_seq` (ISN + 1 after a SYN).
+    pub fn init(&mut self, first_data_seq: SeqNumber) {
+        if self.base.is_none() {
+            self.base = Some(first_data_seq);
+            self.high = first_data_seq;
+        }
+    }
+
+    /// Restarts the sequence space (a new SYN with another ISN).
+    pub fn reset(&mut self, first_data_seq: SeqNumber) {
+        *self = Stream {
+            base: Some(first_data_seq),
+            high: first_data_seq,
+            ..Stream::default()
+        };
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.base.is_some()
+    }
+
+    /// One past the highest data byte seen.
+    pub fn high(&self) -> Option<SeqNumber> {
+        self.base.map(|_| self.high)
+    }
+
+    pub fn base(&self) -> Option<SeqNumber> {
+        self.base
+    }
+
+    /// Number of holes currently open below the high mark.
+    pub fn holes(&self) -> impl Iterator<Item = (SeqNumber, SeqNumber)> + '_ {
+        self.holes.iter().take(self.nholes as usize).copied()
+    }
+
+    /// Records payload `[seq, seq + len)`.
+    pub fn on_data(&mut self, seq: SeqNumber, len: u32) -> DataOutcome {
+        let mut out = DataOutcome::default();
+        if len == 0 {
+            return out;
+        }
+        let end = seq + len;
+        if self.base.is_none() {
+            self.base = Some(seq);
+            self.high = seq;
+        }
+        // Bytes before the start of the sequence space (a midstream
+        // connection's earlier data arriving late) are new but untracked.
+        let mut start = seq;
+        if let Some(base) = self.base {
+            if seq.lt(base) {
+                let before = base.distance_from(seq).min(len);
+                out.new += before;
+                start = base;
+                if !start.lt(end) {
+                    self.unique_bytes += u64::from(out.new);
+                    return out;
+                }
+            }
+        }
+        // Above the high mark: new, possibly after a gap.
+        let old_high = self.high;
+        if old_high.lt(end) {
+            let from = start.max_seq(old_high);
+            if old_high.lt(from) {
+                out.gap_before = from.distance_from(old_high);
+                self.add_hole(old_high, from);
+            }
+            out.new += end.distance_from(from);
+            self.high = end;
+        }
+        // At or below the old high mark: holes get filled, the rest is old.
+        let below_end = end.min_seq(old_high);
+        if start.lt(below_end) {
+            let overlap = below_end.distance_from(start);
+            let filled = self.fill(start, below_end);
+            out.filled = filled;
+            out.new += filled;
+            out.old += overlap - filled;
+        }
+        self.unique_bytes += u64::from(out.new);
+        self.retransmitted_bytes += u64::from(out.old);
+        out
+    }
+
+    fn add_hole(&mut self, from: SeqNumber, to: SeqNumber) {
+        if self.nholes as usize == MAX_HOLES {
+            // Give up the lowest hole: its bytes, if they ever come, will be
+            // counted as retransmitted.
+            self.holes.copy_within(1.., 0);
+            self.nholes -= 1;
+            self.holes_dropped += 1;
+        }
+        if let Some(h) = self.holes.get_mut(self.nholes as usize) {
+            *h = (from, to);
+            self.nholes += 1;
+        }
+    }
+
+    /// Removes `[from, to)` from the holes; returns how many bytes it filled.
+    fn fill(&mut self, from: SeqNumber, to: SeqNumber) -> u32 {
+        let mut filled = 0;
+        let mut i = 0;
+        while i < self.nholes as usize {
+            let Some(&(hs, he)) = self.holes.get(i) else {
+                break;
+            };
+            let lo = hs.max_seq(from);
+            let hi = he.min_seq(to);
+            if !lo.lt(hi) {
+                i += 1;
+                continue;
+            }
+            filled += hi.distance_from(lo);
+            let left = hs.lt(lo).then_some((hs, lo));
+            let right = hi.lt(he).then_some((hi, he));
+            match (left, right) {
+                (Some(l), Some(r)) => {
+                    if let Some(h) = self.holes.get_mut(i) {
+                        *h = l;
+                    }
+                    // Splitting needs one more slot; without one, keep the
+                    // left part only and count the right as given up.
+                    if (self.nholes as usize) < MAX_HOLES {
+                        let n = self.nholes as usize;
+                        self.holes.copy_within(i + 1..n, i + 2);
+                        if let Some(h) = self.holes.get_mut(i + 1) {
+                            *h = r;
+                        }
+                        self.nholes += 1;
+                        i += 1;
+                    } else {
+                        self.holes_dropped += 1;
+                    }
+                    i += 1;
+                }
+                (Some(part), None) | (None, Some(part)) => {
+                    if let Some(h) = self.holes.get_mut(i) {
+                        *h = part;
+                    }
+                    i += 1;
+                }
+                (None, None) => {
+                    let n = self.nholes as usize;
+                    self.holes.copy_within(i + 1..n, i);
+                    self.nholes -= 1;
+                }
+            }
+        }
+        filled
+    }
+
+    /// Bytes below `acked` (the peer's highest acknowledgment, limited to
+    /// data: SYN and FIN octets excluded by the caller) that were never seen.
+    pub fn missed_below(&self, acked: SeqNumber) -> u64 {
+        let Some(base) = self.base else { return 0 };
+        if !base.lt(acked) {
+            return 0;
+        }
+        let mut missed: u64 = self
+            .holes()
+            .map(|(s, e)| {
+                let e = e.min_seq(acked);
+                if s.lt(e) {
+                    u64::from(e.distance_from(s))
+                } else {
+                    0
+                }
+            })
+            .sum();
+        if self.high.lt(acked) {
+            missed += u64::from(acked.distance_from(self.high));
+        }
+        missed
+    }
+}
+
+#[cfg(test)]
+mod tests;

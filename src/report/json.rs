@@ -1,0 +1,110 @@
+//! `json` (one document) and `jsonl` (one record per line, streamed).
+
+use std::io::{self, Write};
+
+use super::record::{ConnRecord, FindingRecord, SCHEMA};
+use super::{Sink, Summary};
+use crate::findings::Finding;
+
+fn to_io(e: serde_json::Error) -> io::Error {
+    io::Error::other(e)
+}
+
+/// JSON Lines: each connection as it finishes, its findings after it, the
+/// summary last. Nothing is kept, so memory does not grow with the number
+/// of connections. Each record is flushed when `flush_each` is set (live).
+pub struct JsonlSink<W: Write> {
+    out: W,
+    quiet: bool,
+}
+
+impl<W: Write> JsonlSink<W> {
+    /// `quiet` writes the summary only.
+    pub fn new(out: W, quiet: bool) -> Self {
+        JsonlSink { out, quiet }
+    }
+}
+
+impl<W: Write> Sink for JsonlSink<W> {
+    fn connection(&mut self, record: &ConnRecord<'_>, findings: &[Finding]) -> io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        serde_json::to_writer(&mut self.out, record).map_err(to_io)?;
+        self.out.write_all(b"\n")?;
+        for f in findings {
+            serde_json::to_writer(&mut self.out, &FindingRecord::new(f, record.precision))
+                .map_err(to_io)?;
+            self.out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, summary).map_err(to_io)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+}
+
+/// One JSON document: `{"schema": "finscope/1", "summary": {...},
+/// "connections": [...], "findings": [...]}`, connections in id order.
+/// A document cannot be streamed, so records are kept (serialized) until
+/// the end; use `jsonl` for very large captures.
+pub struct JsonSink<W: Write> {
+    out: W,
+    quiet: bool,
+    connections: Vec<(u64, Vec<u8>)>,
+    findings: Vec<(u64, Vec<u8>)>,
+}
+
+impl<W: Write> JsonSink<W> {
+    pub fn new(out: W, quiet: bool) -> Self {
+        JsonSink {
+            out,
+            quiet,
+            connections: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Sink for JsonSink<W> {
+    fn connection(&mut self, record: &ConnRecord<'_>, findings: &[Finding]) -> io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        self.connections
+            .push((record.id, serde_json::to_vec(record).map_err(to_io)?));
+        for f in findings {
+            self.findings.push((
+                record.id,
+                serde_json::to_vec(&FindingRecord::new(f, record.precision)).map_err(to_io)?,
+            ));
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        self.connections.sort_by_key(|(id, _)| *id);
+        // A stable sort keeps each connection's findings in rule order.
+        self.findings.sort_by_key(|(id, _)| *id);
+        write!(self.out, "{{\"schema\":\"{SCHEMA}\",\"summary\":")?;
+        serde_json::to_writer(&mut self.out, summary).map_err(to_io)?;
+        for (name, items) in [
+            ("connections", &self.connections),
+            ("findings", &self.findings),
+        ] {
+            write!(self.out, ",\"{name}\":[")?;
+            for (i, (_, bytes)) in items.iter().enumerate() {
+                if i > 0 {
+                    self.out.write_all(b",")?;
+                }
+                self.out.write_all(bytes)?;
+            }
+            self.out.write_all(b"]")?;
+        }
+        self.out.write_all(b"}\n")?;
+        self.out.flush()
+    }
+}

@@ -1,0 +1,170 @@
+//! Reports: the `finscope/1` records and the formats that carry them.
+//!
+//! Report code does no analysis: it renders what the tracker decided.
+
+mod csv;
+mod json;
+mod record;
+mod table;
+
+use std::collections::BTreeMap;
+use std::io;
+
+use serde::Serialize;
+
+use crate::capture::file::FileFormat;
+use crate::capture::{CaptureError, FileSource, Precision};
+use crate::conn::Teardown;
+use crate::findings::{Finding, FindingKind};
+use crate::pipeline::{AnalysisConfig, Counters};
+
+pub use self::csv::CsvSink;
+pub use json::{JsonSink, JsonlSink};
+pub use record::{ConnRecord, FindingRecord, SCHEMA};
+pub use table::{TableOptions, TableSink};
+
+/// Where records go as the analysis produces them.
+pub trait Sink {
+    /// A connection has finished (or the capture ended); `findings` are its
+    /// findings.
+    fn connection(&mut self, record: &ConnRecord<'_>, findings: &[Finding]) -> io::Result<()>;
+    /// The analysis is over.
+    fn finish(&mut self, summary: &Summary) -> io::Result<()>;
+}
+
+/// One input file in the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSummary {
+    pub path: String,
+    pub format: &'static str,
+    pub frames: u64,
+    pub snaplen_cut: u64,
+    pub time_went_backwards: u64,
+    pub unknown_interface: u64,
+    /// Set when the file could not be read to its end.
+    pub error: Option<String>,
+}
+
+impl FileSummary {
+    pub fn new(s: &FileSource, error: Option<&CaptureError>) -> Self {
+        let st = s.stats();
+        FileSummary {
+            path: s.name().to_string(),
+            format: match s.format() {
+                FileFormat::Pcap => "pcap",
+                FileFormat::PcapNg => "pcapng",
+            },
+            frames: st.frames,
+            snaplen_cut: st.snaplen_cut,
+            time_went_backwards: st.time_went_backwards,
+            unknown_interface: st.unknown_interface,
+            error: error.map(|e| format!("at byte offset {}: {}", e.offset, e.what)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Evictions {
+    /// Closed connections that left after their TIME-WAIT window.
+    pub closed: u64,
+    pub idle_timeout: u64,
+    /// Connections replaced by a new one on the same 4-tuple.
+    pub reused: u64,
+    /// Connections pushed out by `--max-connections` (their verdicts may be
+    /// incomplete).
+    pub max_connections: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ThresholdsRecord {
+    pub time_wait_s: f64,
+    pub stall_s: f64,
+    pub fin_retries: u32,
+    pub idle_timeout_s: f64,
+    pub max_connections: usize,
+}
+
+/// The `summary` record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub schema: &'static str,
+    pub files: Vec<FileSummary>,
+    pub capture_start: Option<String>,
+    pub capture_end: Option<String>,
+    pub duration_s: f64,
+    pub packets: u64,
+    pub tcp_packets: u64,
+    pub duplicate_packets: u64,
+    /// Packets that did not decode to TCP, by reason.
+    pub not_decoded: BTreeMap<&'static str, u64>,
+    pub unsupported_linktypes: Vec<u32>,
+    pub connections: u64,
+    pub peak_connections: u64,
+    pub teardown: BTreeMap<&'static str, u64>,
+    pub findings: BTreeMap<&'static str, u64>,
+    pub severity: BTreeMap<&'static str, u64>,
+    pub evictions: Evictions,
+    pub thresholds: ThresholdsRecord,
+}
+
+impl Summary {
+    pub fn new(
+        c: &Counters,
+        cfg: &AnalysisConfig,
+        files: Vec<FileSummary>,
+        precision: Precision,
+    ) -> Self {
+        let th = cfg.thresholds;
+        let not_decoded = crate::decode::Skip::REASONS
+            .iter()
+            .zip(c.not_decoded.iter())
+            .filter(|(_, n)| **n > 0)
+            .map(|(r, n)| (*r, *n))
+            .collect();
+        Summary {
+            kind: "summary",
+            schema: SCHEMA,
+            files,
+            capture_start: c.first_ts.map(|t| t.rfc3339(precision).to_string()),
+            capture_end: c.last_ts.map(|t| t.rfc3339(precision).to_string()),
+            duration_s: match (c.first_ts, c.last_ts) {
+                (Some(a), Some(b)) => b.since(a) as f64 / 1e9,
+                _ => 0.0,
+            },
+            packets: c.packets,
+            tcp_packets: c.tcp_packets,
+            duplicate_packets: c.duplicates,
+            not_decoded,
+            unsupported_linktypes: c.unsupported_linktypes.clone(),
+            connections: c.connections,
+            peak_connections: c.peak_connections,
+            teardown: Teardown::ALL
+                .iter()
+                .map(|t| (t.name(), c.teardown.get(*t as usize).copied().unwrap_or(0)))
+                .collect(),
+            findings: FindingKind::ALL
+                .iter()
+                .map(|k| (k.name(), c.findings.get(k.index()).copied().unwrap_or(0)))
+                .collect(),
+            severity: ["info", "warning", "error"]
+                .into_iter()
+                .zip(c.severities.iter().copied())
+                .collect(),
+            evictions: Evictions {
+                closed: c.evicted_closed,
+                idle_timeout: c.evicted_idle,
+                reused: c.evicted_reused,
+                max_connections: c.evicted_cap,
+            },
+            thresholds: ThresholdsRecord {
+                time_wait_s: th.time_wait as f64 / 1e9,
+                stall_s: th.stall as f64 / 1e9,
+                fin_retries: th.fin_retries,
+                idle_timeout_s: th.idle_timeout as f64 / 1e9,
+                max_connections: cfg.max_connections,
+            },
+        }
+    }
+}
