@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Client and server halves of each testdata scenario.
+
+Run by make-testdata.sh inside network namespaces; each scenario drives the
+real Linux TCP stack through one way of ending a connection. Standard
+library only.
+
+    tcpapp.py server MODE HOST PORT
+    tcpapp.py client MODE HOST PORT
+"""
+import socket
+import struct
+import sys
+import time
+
+REQUEST = b"GET /finscope HTTP/1.1\r\nHost: test\r\n\r\n"
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello world\n"
+
+
+def linger0(s):
+    # SO_LINGER on with a zero timeout: close() sends RST (RFC 9293 §3.6:
+    # an abort) instead of FIN.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def recv_until_eof(c):
+    data = b""
+    while True:
+        chunk = c.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def listener(host, port):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port))
+    s.listen(16)
+    return s
+
+
+def connect(host, port, timeout=5.0):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    c = socket.socket(fam, socket.SOCK_STREAM)
+    c.settimeout(timeout)
+    c.connect((host, port))
+    return c
+
+
+def server(mode, host, port):
+    s = listener(host, port)
+    print("ready", flush=True)
+    c, _ = s.accept()
+    if mode in ("graceful-client", "ipv6", "nano", "pcapng", "any", "midstream"):
+        c.recv(65536)
+        c.sendall(RESPONSE)
+        recv_until_eof(c)  # the client closes first
+        time.sleep(0.2)  # its FIN is acked on its own: a four-packet close
+        c.close()
+    elif mode == "bulk":
+        c.recv(65536)
+        c.sendall(b"0123456789abcdef" * 2000)  # 32000 bytes
+        recv_until_eof(c)
+        c.close()
+    elif mode == "graceful-server":
+        c.recv(65536)
+        c.sendall(RESPONSE)
+        c.close()  # the server closes first (HTTP/1.0 style)
+        time.sleep(0.5)
+    elif mode == "three-way":
+        c.recv(65536)
+        c.sendall(RESPONSE)
+        recv_until_eof(c)
+        c.close()  # at once: the ACK of the client's FIN rides on ours
+    elif mode == "half-close":
+        recv_until_eof(c)  # the client shut down its sending side
+        for i in range(3):
+            time.sleep(0.1)
+            c.sendall(b"chunk %d after your FIN\n" % i)
+        c.close()
+    elif mode == "close-wait":
+        recv_until_eof(c)
+        # Never closes while the capture runs. A second connection, served
+        # normally, shows the capture went on.
+        c2, _ = s.accept()
+        c2.recv(65536)
+        c2.sendall(RESPONSE)
+        recv_until_eof(c2)
+        c2.close()
+        time.sleep(30)
+    elif mode == "fin-unacked":
+        c.recv(65536)
+        c.sendall(RESPONSE)
+        time.sleep(30)  # the host is cut off before the client's FIN
+    elif mode == "rst-client":
+        c.recv(65536)
+        c.sendall(RESPONSE)
+        try:
+            recv_until_eof(c)
+        except ConnectionResetError:
+            pass
+    elif mode == "rst-server":
+        c.recv(65536)
+        c.sendall(RESPONSE)
+        time.sleep(0.2)
+        linger0(c)
+        c.close()
+    elif mode == "rst-unread":
+        c.recv(16)  # read only the start of the request
+        time.sleep(0.3)
+        c.close()  # unread data in the receive buffer: Linux sends RST
+    time.sleep(0.5)
+
+
+def client(mode, host, port):
+    if mode == "refused":
+        try:
+            connect(host, port)
+        except ConnectionRefusedError:
+            pass
+        return
+    if mode == "no-answer":
+        try:
+            connect(host, port, timeout=3.5)
+        except (socket.timeout, OSError):
+            pass
+        return
+    c = connect(host, port)
+    if mode in ("graceful-client", "ipv6", "nano", "pcapng", "any", "three-way"):
+        c.sendall(REQUEST)
+        c.recv(65536)
+        time.sleep(0.1)
+        c.close()
+    elif mode == "bulk":
+        c.sendall(REQUEST)
+        got = 0
+        while got < 32000:
+            got += len(c.recv(65536))
+        c.close()
+    elif mode == "midstream":
+        # The capture starts while this connection is open.
+        time.sleep(1.0)
+        c.sendall(REQUEST)
+        c.recv(65536)
+        time.sleep(0.1)
+        c.close()
+    elif mode == "graceful-server":
+        c.sendall(REQUEST)
+        recv_until_eof(c)
+        time.sleep(0.1)
+        c.close()
+    elif mode == "half-close":
+        c.sendall(REQUEST)
+        c.shutdown(socket.SHUT_WR)
+        recv_until_eof(c)
+        c.close()
+    elif mode == "close-wait":
+        c.sendall(REQUEST)
+        c.close()
+        time.sleep(3)
+        c2 = connect(host, port)
+        c2.sendall(REQUEST)
+        c2.recv(65536)
+        c2.close()
+    elif mode == "fin-unacked":
+        c.sendall(REQUEST)
+        c.recv(65536)
+        time.sleep(1.0)  # make-testdata.sh drops everything at the server now
+        c.close()  # the orphaned socket retransmits its FIN
+    elif mode == "rst-client":
+        c.sendall(REQUEST)
+        c.recv(65536)
+        time.sleep(0.2)
+        linger0(c)
+        c.close()
+    elif mode == "rst-server":
+        c.sendall(REQUEST)
+        try:
+            recv_until_eof(c)
+        except ConnectionResetError:
+            pass
+        c.close()
+    elif mode == "rst-unread":
+        c.sendall(REQUEST + b"x" * 1000)
+        try:
+            recv_until_eof(c)
+        except ConnectionResetError:
+            pass
+        c.close()
+    time.sleep(0.3)
+
+
+if __name__ == "__main__":
+    role, mode, host, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    (server if role == "server" else client)(mode, host, port)

@@ -1,0 +1,183 @@
+//! Runs the finscope binary and parses its finscope/1 output into types.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde::Deserialize;
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_finscope"))
+}
+
+pub fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
+}
+
+/// Runs finscope with `args`; standard input is empty.
+pub fn run(args: &[&str]) -> Output {
+    bin()
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("finscope runs")
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+pub struct Sides<T> {
+    pub client: T,
+    pub server: T,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct Zeek {
+    pub conn_state: String,
+    pub history: String,
+    pub orig: String,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct Conn {
+    pub id: u64,
+    pub client: String,
+    pub server: String,
+    pub role_inferred: bool,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub duration_s: f64,
+    pub handshake: String,
+    pub teardown: String,
+    pub closer: Option<String>,
+    pub time_wait: Option<String>,
+    pub state: Sides<String>,
+    pub zeek: Zeek,
+    pub packets: Sides<u64>,
+    pub bytes: Sides<u64>,
+    pub retransmitted_bytes: Sides<u64>,
+    pub missed_bytes: u64,
+    pub duplicate_packets: Sides<u64>,
+    pub ended_by: String,
+    pub findings: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct Finding {
+    pub kind: String,
+    pub severity: String,
+    pub connection: Option<u64>,
+    pub ts: String,
+    pub message: String,
+    pub evidence: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct FileSummary {
+    pub path: String,
+    pub format: String,
+    pub frames: u64,
+    pub snaplen_cut: u64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct Summary {
+    pub schema: String,
+    pub files: Vec<FileSummary>,
+    pub capture_start: Option<String>,
+    pub capture_end: Option<String>,
+    pub packets: u64,
+    pub tcp_packets: u64,
+    pub duplicate_packets: u64,
+    pub not_decoded: std::collections::BTreeMap<String, u64>,
+    pub connections: u64,
+    pub teardown: std::collections::BTreeMap<String, u64>,
+    pub findings: std::collections::BTreeMap<String, u64>,
+    pub evictions: serde_json::Value,
+    pub thresholds: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Record {
+    Connection(Conn),
+    Finding(Finding),
+    Summary(Summary),
+}
+
+/// A parsed `--format jsonl` run.
+#[derive(Debug)]
+pub struct Report {
+    pub status: i32,
+    pub connections: Vec<Conn>,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    pub stderr: String,
+    /// Records in output order.
+    pub order: Vec<&'static str>,
+}
+
+impl Report {
+    pub fn only(&self) -> &Conn {
+        assert_eq!(
+            self.connections.len(),
+            1,
+            "expected one connection: {:#?}",
+            self.connections
+        );
+        &self.connections[0]
+    }
+
+    pub fn findings_of(&self, kind: &str) -> Vec<&Finding> {
+        self.findings.iter().filter(|f| f.kind == kind).collect()
+    }
+}
+
+pub fn parse_jsonl(out: &Output) -> Report {
+    let text = String::from_utf8(out.stdout.clone()).expect("utf-8 output");
+    let mut connections = Vec::new();
+    let mut findings = Vec::new();
+    let mut summary = None;
+    let mut order = Vec::new();
+    for line in text.lines() {
+        match serde_json::from_str::<Record>(line)
+            .unwrap_or_else(|e| panic!("bad record {line}: {e}"))
+        {
+            Record::Connection(c) => {
+                order.push("connection");
+                connections.push(c)
+            }
+            Record::Finding(f) => {
+                order.push("finding");
+                findings.push(f)
+            }
+            Record::Summary(s) => {
+                order.push("summary");
+                summary = Some(s)
+            }
+        }
+    }
+    Report {
+        status: out.status.code().unwrap_or(-1),
+        connections,
+        findings,
+        summary: summary.unwrap_or_else(|| {
+            panic!(
+                "no summary; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        }),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        order,
+    }
+}
+
+/// `finscope analyze --format jsonl FILE EXTRA...`
+pub fn analyze(file: &str, extra: &[&str]) -> Report {
+    let path = testdata(file);
+    let mut args = vec!["analyze", "--format", "jsonl", path.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    parse_jsonl(&out)
+}

@@ -1,0 +1,454 @@
+//! Each testdata capture (real Linux TCP stacks, see testdata/README.md)
+//! gives the verdict a TCP expert would write down, field by field.
+
+mod common;
+
+use common::{analyze, Conn, Report, Sides};
+
+fn sides<T>(client: T, server: T) -> Sides<T> {
+    Sides { client, server }
+}
+
+/// The verdict fields every scenario states.
+#[track_caller]
+fn verdict(
+    c: &Conn,
+    handshake: &str,
+    teardown: &str,
+    closer: Option<&str>,
+    time_wait: Option<&str>,
+    states: (&str, &str),
+) {
+    assert_eq!(c.handshake, handshake, "handshake of {c:#?}");
+    assert_eq!(c.teardown, teardown, "teardown of {c:#?}");
+    assert_eq!(c.closer.as_deref(), closer, "closer of {c:#?}");
+    assert_eq!(c.time_wait.as_deref(), time_wait, "time_wait of {c:#?}");
+    assert_eq!(
+        c.state,
+        sides(states.0.to_string(), states.1.to_string()),
+        "states of {c:#?}"
+    );
+}
+
+#[track_caller]
+fn zeek(c: &Conn, conn_state: &str, history: &str) {
+    assert_eq!(
+        (c.zeek.conn_state.as_str(), c.zeek.history.as_str()),
+        (conn_state, history),
+        "zeek of {c:#?}"
+    );
+}
+
+#[track_caller]
+fn no_findings(r: &Report) {
+    assert!(
+        r.findings.is_empty(),
+        "unexpected findings: {:#?}",
+        r.findings
+    );
+}
+
+#[test]
+fn graceful_close_by_client() {
+    let r = analyze("graceful-client.pcap", &[]);
+    assert_eq!(r.status, 0);
+    let c = r.only();
+    assert_eq!(
+        (c.client.as_str(), c.server.as_str()),
+        ("10.77.0.1:43668", "10.77.0.2:8080")
+    );
+    assert!(!c.role_inferred);
+    verdict(
+        c,
+        "complete",
+        "graceful",
+        Some("client"),
+        Some("client"),
+        ("TIME-WAIT", "CLOSED"),
+    );
+    zeek(c, "SF", "ShADadFf");
+    assert_eq!(c.packets, sides(6, 5));
+    assert_eq!(c.bytes, sides(38, 51));
+    assert_eq!(c.retransmitted_bytes, sides(0, 0));
+    assert_eq!(c.missed_bytes, 0);
+    assert_eq!(c.first_seen, "2026-11-23T20:43:56.815070Z");
+    no_findings(&r);
+    assert_eq!(r.summary.teardown["graceful"], 1);
+}
+
+#[test]
+fn graceful_close_by_server_puts_time_wait_on_the_server() {
+    let r = analyze("graceful-server.pcap", &[]);
+    let c = r.only();
+    verdict(
+        c,
+        "complete",
+        "graceful",
+        Some("server"),
+        Some("server"),
+        ("CLOSED", "TIME-WAIT"),
+    );
+    zeek(c, "SF", "ShADadfF");
+    no_findings(&r);
+}
+
+#[test]
+fn three_packet_fin_ack_close_is_graceful() {
+    let r = analyze("three-way-close.pcap", &[]);
+    let c = r.only();
+    // FIN, FIN+ACK, ACK: the server's FIN carries the ACK of the client's.
+    assert_eq!(c.packets, sides(6, 4));
+    verdict(
+        c,
+        "complete",
+        "graceful",
+        Some("client"),
+        Some("client"),
+        ("TIME-WAIT", "CLOSED"),
+    );
+    zeek(c, "SF", "ShADadFf");
+    no_findings(&r);
+}
+
+#[test]
+fn half_close_with_data_after_the_fin() {
+    let r = analyze("half-close.pcap", &[]);
+    let c = r.only();
+    verdict(
+        c,
+        "complete",
+        "graceful",
+        Some("client"),
+        Some("client"),
+        ("TIME-WAIT", "CLOSED"),
+    );
+    zeek(c, "SF", "ShADaFdf");
+    assert_eq!(c.bytes, sides(38, 69));
+    assert_eq!(c.findings, vec!["half-close"]);
+    let f = r.findings_of("half-close");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].severity, "info");
+    assert_eq!(f[0].connection, Some(c.id));
+    assert_eq!(f[0].evidence["by"], "server");
+    assert_eq!(f[0].evidence["bytes"], 69);
+    assert_eq!(f[0].evidence["packets"], 3);
+}
+
+#[test]
+fn close_wait_that_never_closes() {
+    let r = analyze("close-wait.pcap", &["--stall", "2s"]);
+    assert_eq!(r.connections.len(), 2);
+    let leak = &r.connections[0];
+    verdict(
+        leak,
+        "complete",
+        "half-closed",
+        Some("client"),
+        None,
+        ("FIN-WAIT-2", "CLOSE-WAIT"),
+    );
+    zeek(leak, "S2", "ShADaF");
+    assert_eq!(leak.findings, vec!["close-wait-stall"]);
+    let f = r.findings_of("close-wait-stall");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].severity, "warning");
+    assert_eq!(f[0].evidence["by"], "server");
+    assert!(f[0].evidence["closed_frame"].is_null());
+    let quiet = f[0].evidence["quiet_s"].as_f64().unwrap();
+    assert!((2.9..3.1).contains(&quiet), "quiet {quiet}");
+    // The connection 3 s later shows the capture went on; it is clean.
+    let later = &r.connections[1];
+    verdict(
+        later,
+        "complete",
+        "graceful",
+        Some("client"),
+        Some("client"),
+        ("TIME-WAIT", "CLOSED"),
+    );
+    assert!(later.findings.is_empty());
+}
+
+#[test]
+fn close_wait_is_not_a_stall_before_the_threshold() {
+    // With the default 60 s stall, 3 s in CLOSE-WAIT is not yet a finding.
+    let r = analyze("close-wait.pcap", &[]);
+    assert_eq!(r.connections[0].teardown, "half-closed");
+    assert!(r.findings_of("close-wait-stall").is_empty());
+}
+
+#[test]
+fn rst_abort_by_the_client() {
+    let r = analyze("rst-client.pcap", &[]);
+    let c = r.only();
+    verdict(
+        c,
+        "complete",
+        "reset",
+        Some("client"),
+        None,
+        ("CLOSED", "CLOSED"),
+    );
+    zeek(c, "RSTO", "ShADadR");
+    let f = r.findings_of("rst-abort");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].severity, "warning");
+    assert_eq!(f[0].evidence["by"], "client");
+    assert_eq!(f[0].evidence["with_ack"], true);
+    assert_eq!(f[0].evidence["seq_is_next"], true);
+    assert_eq!(f[0].evidence["state_before"], "ESTABLISHED");
+    assert_eq!(f[0].evidence["frame"], 8);
+}
+
+#[test]
+fn rst_abort_by_the_server() {
+    let r = analyze("rst-server.pcap", &[]);
+    let c = r.only();
+    verdict(
+        c,
+        "complete",
+        "reset",
+        Some("server"),
+        None,
+        ("CLOSED", "CLOSED"),
+    );
+    zeek(c, "RSTR", "ShADadr");
+    assert_eq!(c.findings, vec!["rst-abort"]);
+    assert_eq!(r.findings_of("rst-abort")[0].evidence["by"], "server");
+}
+
+#[test]
+fn rst_from_closing_with_unread_data() {
+    let r = analyze("rst-unread.pcap", &[]);
+    let c = r.only();
+    verdict(
+        c,
+        "complete",
+        "reset",
+        Some("server"),
+        None,
+        ("CLOSED", "CLOSED"),
+    );
+    zeek(c, "RSTR", "ShADar");
+    assert_eq!(c.bytes, sides(1038, 0));
+    let f = r.findings_of("rst-abort");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].evidence["by"], "server");
+    assert!(r.findings_of("rst-after-fin").is_empty());
+}
+
+#[test]
+fn refused_connection() {
+    let r = analyze("refused.pcap", &[]);
+    let c = r.only();
+    verdict(c, "refused", "refused", None, None, ("CLOSED", "CLOSED"));
+    zeek(c, "REJ", "Sr");
+    assert_eq!(c.packets, sides(1, 1));
+    let f = r.findings_of("refused");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].severity, "info");
+    assert_eq!(f[0].evidence["syn_frame"], 1);
+    assert_eq!(f[0].evidence["rst_frame"], 2);
+}
+
+#[test]
+fn syn_never_answered() {
+    let r = analyze("no-answer.pcap", &[]);
+    let c = r.only();
+    verdict(
+        c,
+        "syn-only",
+        "no-answer",
+        None,
+        None,
+        ("SYN-SENT", "CLOSED"),
+    );
+    zeek(c, "S0", "S");
+    assert_eq!(c.packets, sides(4, 0));
+    let f = r.findings_of("no-answer");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].severity, "warning");
+    assert_eq!(f[0].evidence["syns"], 4);
+    assert_eq!(f[0].evidence["retransmissions"], 3);
+}
+
+#[test]
+fn fin_never_acknowledged_is_retransmitted() {
+    let r = analyze("fin-unacked.pcap", &[]);
+    let c = r.only();
+    verdict(
+        c,
+        "complete",
+        "closing",
+        Some("client"),
+        None,
+        ("FIN-WAIT-1", "ESTABLISHED"),
+    );
+    zeek(c, "S2", "ShADadF");
+    assert_eq!(c.findings, vec!["fin-retransmission", "fin-unacked"]);
+    let retx = r.findings_of("fin-retransmission");
+    assert_eq!(
+        retx[0].severity, "warning",
+        "5 retransmissions ≥ --fin-retries 3"
+    );
+    assert_eq!(retx[0].evidence["retransmissions"], 5);
+    assert_eq!(retx[0].evidence["acked"], false);
+    let unacked = r.findings_of("fin-unacked");
+    assert_eq!(unacked[0].severity, "warning");
+    assert_eq!(unacked[0].evidence["by"], "client");
+    // With a higher bar, the retransmissions are only informational.
+    let r = analyze(
+        "fin-unacked.pcap",
+        &["--fin-retries", "6", "--stall", "10s"],
+    );
+    assert_eq!(r.findings_of("fin-retransmission")[0].severity, "info");
+    assert!(
+        r.findings_of("fin-unacked").is_empty(),
+        "5 < 6 retries and 3.3 s < 10 s watched"
+    );
+}
+
+#[test]
+fn capture_starting_midstream() {
+    let r = analyze("midstream.pcap", &[]);
+    let c = r.only();
+    assert!(c.role_inferred);
+    assert_eq!(c.server, "10.77.0.2:8080", "8080 is a likely server port");
+    verdict(
+        c,
+        "midstream",
+        "graceful",
+        Some("client"),
+        Some("client"),
+        ("TIME-WAIT", "CLOSED"),
+    );
+    assert_eq!(c.findings, vec!["midstream"]);
+    assert_eq!(r.findings_of("midstream")[0].severity, "info");
+}
+
+#[test]
+fn ipv6_addresses_in_brackets() {
+    let r = analyze("ipv6.pcap", &[]);
+    let c = r.only();
+    assert_eq!(c.client, "[fd77::1]:52518");
+    assert_eq!(c.server, "[fd77::2]:8080");
+    verdict(
+        c,
+        "complete",
+        "graceful",
+        Some("client"),
+        Some("client"),
+        ("TIME-WAIT", "CLOSED"),
+    );
+    zeek(c, "SF", "ShADadFf");
+    no_findings(&r);
+}
+
+#[test]
+fn capture_on_any_with_duplicates() {
+    let r = analyze("any-duplicates.pcap", &[]);
+    let c = r.only();
+    // Every packet was captured twice (into and out of the router): the
+    // copies are duplicates, not retransmissions.
+    assert_eq!(r.summary.packets, 22);
+    assert_eq!(r.summary.duplicate_packets, 11);
+    assert_eq!(c.duplicate_packets, sides(6, 5));
+    assert_eq!(c.packets, sides(6, 5));
+    assert_eq!(c.retransmitted_bytes, sides(0, 0));
+    assert_eq!(c.bytes, sides(38, 51));
+    verdict(
+        c,
+        "complete",
+        "graceful",
+        Some("client"),
+        Some("client"),
+        ("TIME-WAIT", "CLOSED"),
+    );
+    // Zeek sees the copies and calls them retransmissions (T, t); its
+    // conn_state is unaffected.
+    zeek(c, "SF", "ShADTadtFf");
+    no_findings(&r);
+}
+
+#[test]
+fn nanosecond_pcap_keeps_nanoseconds() {
+    let r = analyze("nanosecond.pcap", &[]);
+    let c = r.only();
+    assert_eq!(c.first_seen, "2026-11-23T20:44:16.751897120Z");
+    assert_eq!(
+        r.summary.capture_start.as_deref(),
+        Some("2026-11-23T20:44:16.751897120Z")
+    );
+    verdict(
+        c,
+        "complete",
+        "graceful",
+        Some("client"),
+        Some("client"),
+        ("TIME-WAIT", "CLOSED"),
+    );
+}
+
+#[test]
+fn snaplen_cut_frames_keep_their_wire_lengths() {
+    let r = analyze("snaplen.pcap", &[]);
+    let c = r.only();
+    assert_eq!(r.summary.files[0].snaplen_cut, 5);
+    assert_eq!(
+        c.bytes,
+        sides(38, 32000),
+        "lengths from the IP header, not the 96 captured bytes"
+    );
+    assert_eq!(c.missed_bytes, 0);
+    verdict(
+        c,
+        "complete",
+        "graceful",
+        Some("client"),
+        Some("client"),
+        ("TIME-WAIT", "CLOSED"),
+    );
+    no_findings(&r);
+}
+
+#[test]
+fn pcapng_with_two_interfaces() {
+    let r = analyze("pcapng.pcapng", &[]);
+    assert_eq!(r.summary.files[0].format, "pcapng");
+    assert_eq!(r.connections.len(), 2);
+    assert_eq!(r.connections[0].server, "10.77.0.2:8080");
+    assert_eq!(r.connections[1].server, "127.0.0.1:8080");
+    for c in &r.connections {
+        verdict(
+            c,
+            "complete",
+            "graceful",
+            Some("client"),
+            Some("client"),
+            ("TIME-WAIT", "CLOSED"),
+        );
+    }
+    // dumpcap records nanoseconds (if_tsresol 9).
+    assert_eq!(
+        r.connections[0].first_seen,
+        "2026-11-23T20:44:21.678562429Z"
+    );
+    // ARP and ICMPv6 on the unfiltered interface are counted, not analyzed.
+    assert_eq!(r.summary.packets, 34);
+    assert_eq!(r.summary.tcp_packets, 22);
+    assert_eq!(r.summary.not_decoded.get("not-ip"), Some(&2));
+    assert_eq!(r.summary.not_decoded.get("not-tcp"), Some(&10));
+}
+
+#[test]
+fn connection_records_stream_before_the_summary() {
+    let r = analyze("close-wait.pcap", &["--stall", "2s"]);
+    assert_eq!(r.order.last(), Some(&"summary"));
+    // Each connection's findings follow it.
+    assert_eq!(
+        r.order,
+        vec!["connection", "finding", "connection", "summary"]
+    );
+    assert_eq!(r.summary.schema, "finscope/1");
+    assert_eq!(r.summary.connections, 2);
+}
