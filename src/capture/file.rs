@@ -28,19 +28,19 @@ const MAX_BUFFER: usize = 64 << 20;
 pub struct CaptureError {
     /// The file as the user named it (`-` for standard input).
     pub file: String,
-    /// Byte offset in the file where the problem starts.
-    pub offset: u64,
+    /// Byte offset in the file where the problem starts (`None` when the
+    /// file could not be opened at all).
+    pub offset: Option<u64>,
     /// What was wrong, as a sentence fragment.
     pub what: String,
 }
 
 impl fmt::Display for CaptureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: at byte offset {}: {}",
-            self.file, self.offset, self.what
-        )
+        match self.offset {
+            Some(offset) => write!(f, "{}: at byte offset {offset}: {}", self.file, self.what),
+            None => write!(f, "{}: {}", self.file, self.what),
+        }
     }
 }
 
@@ -138,13 +138,13 @@ impl FileSource {
         } else {
             let f = File::open(path).map_err(|e| CaptureError {
                 file: path.to_string(),
-                offset: 0,
+                offset: None,
                 what: format!("cannot open: {e}"),
             })?;
             if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
                 return Err(CaptureError {
                     file: path.to_string(),
-                    offset: 0,
+                    offset: None,
                     what: "is a directory, not a capture file".into(),
                 });
             }
@@ -157,7 +157,7 @@ impl FileSource {
     pub fn from_reader(name: &str, input: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
         let err = |offset: u64, what: String| CaptureError {
             file: name.to_string(),
-            offset,
+            offset: Some(offset),
             what,
         };
         // Look at the magic number ourselves so the error can say what the
@@ -268,7 +268,7 @@ impl FileSource {
     fn error(&self, what: String) -> CaptureError {
         CaptureError {
             file: self.name.clone(),
-            offset: self.consumed,
+            offset: Some(self.consumed),
             what,
         }
     }
@@ -353,6 +353,12 @@ impl FileSource {
 
     fn refill(&mut self, needed: usize) -> Result<bool, CaptureError> {
         let available = self.reader.data().len();
+        if let Some(claimed) = self.claimed_record_len().filter(|&n| n > MAX_BUFFER) {
+            return Err(self.error(format!(
+                "a record claims {claimed} bytes, more than the {} MiB any real capture record needs; the file is corrupt",
+                MAX_BUFFER >> 20
+            )));
+        }
         if self.reader.reader_exhausted() {
             if available == 0 {
                 self.finished = true;
@@ -362,8 +368,7 @@ impl FileSource {
         }
         if available.saturating_add(needed) > MAX_BUFFER {
             return Err(self.error(format!(
-                "a record claims {} bytes, more than the {} MiB any real capture record needs; the file is corrupt",
-                available.saturating_add(needed),
+                "a record is larger than {} MiB; the file is corrupt",
                 MAX_BUFFER >> 20
             )));
         }
@@ -389,6 +394,26 @@ impl FileSource {
             Err(e) => {
                 let what = format!("read error ({e})");
                 Err(self.error(what))
+            }
+        }
+    }
+
+    /// The length the record at the start of the buffer says it has: a
+    /// pcap record header's captured length, or a pcapng block's total
+    /// length (in the section's byte order, either order tried).
+    fn claimed_record_len(&self) -> Option<usize> {
+        let d = self.reader.data();
+        let word = |at: usize| -> Option<[u8; 4]> { d.get(at..at + 4)?.try_into().ok() };
+        match self.format {
+            FileFormat::Pcap => {
+                let w = word(8)?;
+                // The header's byte order is unknown here: take the smaller
+                // reading, so only a length absurd either way is reported.
+                Some((u32::from_le_bytes(w).min(u32::from_be_bytes(w)) as usize).saturating_add(16))
+            }
+            FileFormat::PcapNg => {
+                let w = word(4)?;
+                Some(u32::from_le_bytes(w).min(u32::from_be_bytes(w)) as usize)
             }
         }
     }

@@ -111,7 +111,7 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         }
     };
     let nanos = value * scale;
-    if !nanos.is_finite() || nanos < 0.0 || nanos > 1e18 {
+    if !nanos.is_finite() || !(0.0..=1e18).contains(&nanos) {
         return Err(format!("'{s}' is out of range"));
     }
     Ok(nanos as i64)

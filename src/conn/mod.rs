@@ -137,9 +137,11 @@ struct Fingerprint {
     tsval: Option<u32>,
 }
 
-/// Two copies of one packet arrive within this of each other on a capture
-/// on `any` or a SPAN port; a retransmission takes at least an RTO.
-const DUPLICATE_WINDOW_NS: i64 = 10_000_000;
+/// Two copies of one packet arrive microseconds apart on a capture on `any`
+/// or a SPAN port. A retransmission comes at least 10 ms later (Linux's
+/// floor for a tail-loss probe; an RTO is 200 ms or more) and, on IPv4,
+/// with a new IP ID.
+const DUPLICATE_WINDOW_NS: i64 = 5_000_000;
 
 /// Data sent after the peer's FIN was acknowledged (RFC 9293 §3.6: the
 /// half-close is legal; the finding records it).

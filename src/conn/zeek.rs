@@ -136,9 +136,7 @@ impl Endpoint {
         }
         let top = self.last.max(self.ack);
         let mut size = (top - self.start).max(0) as u64;
-        if size != 0 {
-            size -= 1;
-        }
+        size = size.saturating_sub(1);
         if self.fin_cnt > 0 && size != 0 {
             size -= 1;
         }
@@ -727,7 +725,11 @@ mod tests {
     fn rstos0_pattern() {
         assert!(rstos0_history("SR"));
         assert!(rstos0_history("^SdR"));
-        assert!(!rstos0_history("ShR"));
+        assert!(
+            rstos0_history("ShR"),
+            "a lower-case h (the responder) is allowed"
+        );
+        assert!(!rstos0_history("SAR"));
         assert!(!rstos0_history("R"));
     }
 

@@ -6,9 +6,7 @@ fn tcp_v4(payload: &[u8]) -> Vec<u8> {
         .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
         .tcp(51514, 80, 1000, 64240)
         .syn()
-        .mss(1460)
-        .unwrap()
-        .window_scale(7)
+        .options_raw(&[2, 4, 5, 0xb4, 1, 3, 3, 7])
         .unwrap();
     let mut out = Vec::new();
     b.write(&mut out, payload).unwrap();

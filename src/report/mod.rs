@@ -58,7 +58,10 @@ impl FileSummary {
             snaplen_cut: st.snaplen_cut,
             time_went_backwards: st.time_went_backwards,
             unknown_interface: st.unknown_interface,
-            error: error.map(|e| format!("at byte offset {}: {}", e.offset, e.what)),
+            error: error.map(|e| match e.offset {
+                Some(offset) => format!("at byte offset {offset}: {}", e.what),
+                None => e.what.clone(),
+            }),
         }
     }
 }

@@ -1,0 +1,118 @@
+//! Zeek's own traces and the conn.log rows Zeek's tests expect
+//! (`../shared/conformance/zeek`): finscope's `zeek.conn_state` and
+//! `zeek.history` must match them. Prints every mismatch so the rest can be
+//! chased; fails when matches drop below the floor.
+
+mod common;
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Matches reached so far; raise them as mismatches are fixed. The rest are
+/// tunnels (VXLAN, GRE, MPLS: not decapsulated yet), connections Zeek
+/// splits by its own timers (attempt timeout, 5 s close delay), and a test
+/// that stops reading before the FINs.
+const CONN_STATE_FLOOR: usize = 91;
+const HISTORY_FLOOR: usize = 91;
+
+#[derive(Deserialize)]
+struct Trace {
+    trace: String,
+    tcp: Vec<Row>,
+}
+
+#[derive(Deserialize)]
+struct Row {
+    #[serde(rename = "id.orig_h")]
+    orig_h: String,
+    #[serde(rename = "id.orig_p")]
+    orig_p: String,
+    #[serde(rename = "id.resp_h")]
+    resp_h: String,
+    #[serde(rename = "id.resp_p")]
+    resp_p: String,
+    conn_state: String,
+    history: String,
+}
+
+fn endpoint(h: &str, p: &str) -> String {
+    if h.contains(':') {
+        format!("[{h}]:{p}")
+    } else {
+        format!("{h}:{p}")
+    }
+}
+
+#[test]
+fn conn_state_and_history_match_zeek() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/zeek");
+    let Ok(text) = std::fs::read_to_string(dir.join("expected.json")) else {
+        println!(
+            "SKIPPED: {} is absent (it sits beside the checkout in CI)",
+            dir.display()
+        );
+        return;
+    };
+    let traces: Vec<Trace> = serde_json::from_str(&text).expect("expected.json parses");
+    let (mut total, mut state_ok, mut history_ok) = (0, 0, 0);
+    for t in &traces {
+        let path = dir.join(&t.trace);
+        let out = common::run(&["analyze", "--format", "jsonl", path.to_str().unwrap()]);
+        let report = common::parse_jsonl(&out);
+        assert_eq!(report.status, 0, "{}: {}", t.trace, report.stderr);
+        let mut used = vec![false; report.connections.len()];
+        for row in &t.tcp {
+            total += 1;
+            let (o, r) = (
+                endpoint(&row.orig_h, &row.orig_p),
+                endpoint(&row.resp_h, &row.resp_p),
+            );
+            // Several connections can share a 4-tuple: take the best
+            // unused match in order.
+            let candidates: Vec<usize> = (0..report.connections.len())
+                .filter(|&i| !used[i])
+                .filter(|&i| {
+                    let c = &report.connections[i];
+                    (c.client == o && c.server == r) || (c.client == r && c.server == o)
+                })
+                .collect();
+            let score = |i: &usize| {
+                let z = &report.connections[*i].zeek;
+                u8::from(z.conn_state == row.conn_state) * 2 + u8::from(z.history == row.history)
+            };
+            let Some(best) = candidates
+                .iter()
+                .copied()
+                .max_by_key(|i| (score(i), std::cmp::Reverse(*i)))
+            else {
+                println!(
+                    "MISSING {}: {o} → {r} (zeek {} {})",
+                    t.trace, row.conn_state, row.history
+                );
+                continue;
+            };
+            used[best] = true;
+            let z = &report.connections[best].zeek;
+            let (s, h) = (z.conn_state == row.conn_state, z.history == row.history);
+            state_ok += usize::from(s);
+            history_ok += usize::from(h);
+            if !(s && h) {
+                println!(
+                    "MISMATCH {}: {o} → {r}: zeek {} {:<12} finscope {} {}",
+                    t.trace, row.conn_state, row.history, z.conn_state, z.history
+                );
+            }
+        }
+    }
+    println!("zeek conformance: conn_state {state_ok}/{total}, history {history_ok}/{total}");
+    assert_eq!(total, 107);
+    assert!(
+        state_ok >= CONN_STATE_FLOOR,
+        "conn_state matches fell to {state_ok}/{total}"
+    );
+    assert!(
+        history_ok >= HISTORY_FLOOR,
+        "history matches fell to {history_ok}/{total}"
+    );
+}
