@@ -15,6 +15,9 @@ use crate::findings::{self, Finding, FindingKind, Severity, Thresholds};
 use crate::flow::{FlowKey, FlowTable, List, SlotId, SocketAddr};
 use crate::report::{ConnRecord, Sink, Summary};
 
+/// How often (in capture time) the table is swept for expired connections.
+const EXPIRE_EVERY_NS: i64 = 100_000_000;
+
 /// Settings the analysis needs (no CLI types here).
 #[derive(Debug, Clone)]
 pub struct AnalysisConfig {
@@ -61,11 +64,15 @@ pub struct Counters {
 /// The analysis state between packets.
 pub struct Analyzer<'s> {
     cfg: AnalysisConfig,
-    table: FlowTable<Connection>,
+    /// Connections are boxed: the table moves 8-byte pointers, not
+    /// kilobyte-sized states, when it grows or hands one out.
+    table: FlowTable<Box<Connection>>,
     next_id: u64,
     frame: u64,
     /// Capture time: the latest packet timestamp seen.
     now: Timestamp,
+    /// Capture time of the last sweep for expired connections.
+    last_sweep: Timestamp,
     precision: Precision,
     sink: &'s mut dyn Sink,
     scratch: Vec<Finding>,
@@ -80,6 +87,7 @@ impl<'s> Analyzer<'s> {
             next_id: 1,
             frame: 0,
             now: Timestamp(i64::MIN),
+            last_sweep: Timestamp(i64::MIN),
             precision: Precision::Micro,
             sink,
             scratch: Vec::new(),
@@ -102,7 +110,13 @@ impl<'s> Analyzer<'s> {
         c.last_ts = Some(c.last_ts.map_or(pkt.ts, |t| t.max(pkt.ts)));
         if pkt.ts > self.now {
             self.now = pkt.ts;
-            self.expire()?;
+            // Sweeping the lists' tails touches cold memory: do it every
+            // EXPIRE_EVERY of capture time, not every packet. Connections
+            // are judged at their exact expiry time either way.
+            if self.now.since(self.last_sweep) >= EXPIRE_EVERY_NS {
+                self.last_sweep = self.now;
+                self.expire()?;
+            }
         }
         let seg = match decode::decode(pkt.linktype, pkt.data) {
             Ok(seg) => seg,
@@ -152,14 +166,14 @@ impl<'s> Analyzer<'s> {
         let Some(conn) = self.table.get_mut(id) else {
             return Ok(());
         };
-        let dups = conn.ep[0].duplicates + conn.ep[1].duplicates;
-        conn.on_segment(side, &seg, at, captured_all);
+        if !conn.on_segment(side, &seg, at, captured_all) {
+            self.counters.duplicates += 1;
+        }
         let list = if conn.is_finished() {
             List::Closed
         } else {
             List::Open
         };
-        self.counters.duplicates += conn.ep[0].duplicates + conn.ep[1].duplicates - dups;
         self.table.touch(id, list);
         Ok(())
     }
@@ -182,7 +196,7 @@ impl<'s> Analyzer<'s> {
                 self.end(victim, EndReason::MaxConnections)?;
             }
         }
-        let conn = Connection::new(self.next_id, key, side, seg, at);
+        let conn = Box::new(Connection::new(self.next_id, key, side, seg, at));
         self.next_id += 1;
         self.counters.connections += 1;
         let id = self.table.insert(key, conn, List::Open);
@@ -191,19 +205,35 @@ impl<'s> Analyzer<'s> {
         Ok(id)
     }
 
-    /// Evicts connections whose time is up at `now`: closed ones after the
-    /// TIME-WAIT window, idle ones after the idle timeout.
+    /// When a connection's time is up: a closed one after the TIME-WAIT
+    /// window, an open one after the idle timeout, from its last packet.
+    fn expiry(&self, c: &Connection) -> (Timestamp, EndReason) {
+        let th = &self.cfg.thresholds;
+        if c.is_finished() {
+            (c.last_seen.add_nanos(th.time_wait), EndReason::Closed)
+        } else {
+            (
+                c.last_seen.add_nanos(th.idle_timeout),
+                EndReason::IdleTimeout,
+            )
+        }
+    }
+
+    /// Whether the connection's time is up at `now`, and why.
+    fn expired(&self, id: SlotId) -> Option<EndReason> {
+        let c = self.table.get(id)?;
+        let (at, reason) = self.expiry(c);
+        (at <= self.now).then_some(reason)
+    }
+
+    /// Evicts connections whose time is up at `now`. Each list is ordered
+    /// by last activity, so only its tail needs looking at.
     fn expire(&mut self) -> io::Result<()> {
-        let th = self.cfg.thresholds;
-        for (list, after, reason) in [
-            (List::Closed, th.time_wait, EndReason::Closed),
-            (List::Open, th.idle_timeout, EndReason::IdleTimeout),
-        ] {
+        for list in [List::Closed, List::Open] {
             while let Some(id) = self.table.oldest(list) {
-                let Some(c) = self.table.get(id) else { break };
-                if self.now.since(c.last_seen) < after {
+                let Some(reason) = self.expired(id) else {
                     break;
-                }
+                };
                 self.end(id, reason)?;
             }
         }
@@ -215,9 +245,11 @@ impl<'s> Analyzer<'s> {
         let Some((_, conn)) = self.table.remove(id) else {
             return Ok(());
         };
+        // An expired connection is judged at the moment its time ran out,
+        // whenever the sweep notices; the others at the current time.
         let judged_at = match reason {
-            EndReason::CaptureEnd | EndReason::MaxConnections => self.now,
-            _ => self.now,
+            EndReason::Closed | EndReason::IdleTimeout => self.expiry(&conn).0,
+            EndReason::CaptureEnd | EndReason::MaxConnections | EndReason::Reused => self.now,
         };
         match reason {
             EndReason::Closed => self.counters.evicted_closed += 1,
@@ -262,7 +294,7 @@ impl<'s> Analyzer<'s> {
     /// Ends the analysis: every connection still in the table is judged at
     /// the capture's end, in id order.
     pub fn finish(mut self, files: Vec<crate::report::FileSummary>) -> io::Result<Counters> {
-        let mut rest: Vec<Connection> = self.table.drain().map(|(_, c)| c).collect();
+        let mut rest: Vec<Box<Connection>> = self.table.drain().map(|(_, c)| c).collect();
         rest.sort_by_key(|c| c.id);
         for c in &rest {
             self.emit(c, EndReason::CaptureEnd, self.now)?;

@@ -278,7 +278,10 @@ impl FileSource {
     pub fn advance(&mut self) -> Result<(), CaptureError> {
         self.current = None;
         if self.pending > 0 {
-            self.reader.consume(self.pending);
+            // `consume` would shift the buffer's remaining half whenever the
+            // position passes the middle; without the shift, `refill` moves
+            // only the partial record left at the end.
+            self.reader.consume_noshift(self.pending);
             self.consumed += self.pending as u64;
             self.pending = 0;
         }
@@ -328,7 +331,7 @@ impl FileSource {
                 Ok(true)
             }
             Ok((len, Classified::Other)) => {
-                self.reader.consume(len);
+                self.reader.consume_noshift(len);
                 self.consumed += len as u64;
                 Ok(false)
             }

@@ -50,23 +50,69 @@ pub struct Rfc3339 {
     precision: Precision,
 }
 
+impl Rfc3339 {
+    /// The rendered bytes: years 0-9999 only (others fall back to
+    /// `Display`'s general path).
+    fn render(&self) -> Option<([u8; 30], usize)> {
+        let secs = self.ts.0.div_euclid(1_000_000_000);
+        let nanos = self.ts.0.rem_euclid(1_000_000_000) as u64;
+        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+        if !(0..=9999).contains(&y) {
+            return None;
+        }
+        let sod = secs.rem_euclid(86_400) as u64;
+        // Digits go into a stack buffer, written out at once: this runs for
+        // every record, and `write!` with padding is slow.
+        let mut buf = *b"0000-00-00T00:00:00.000000000Z";
+        let two = |buf: &mut [u8; 30], at: usize, v: u64| {
+            buf[at] = b'0' + (v / 10) as u8;
+            buf[at + 1] = b'0' + (v % 10) as u8;
+        };
+        two(&mut buf, 0, y as u64 / 100);
+        two(&mut buf, 2, y as u64 % 100);
+        two(&mut buf, 5, u64::from(m));
+        two(&mut buf, 8, u64::from(d));
+        two(&mut buf, 11, sod / 3600);
+        two(&mut buf, 14, (sod / 60) % 60);
+        two(&mut buf, 17, sod % 60);
+        let (mut frac, digits) = match self.precision {
+            Precision::Micro => (nanos / 1000, 6),
+            Precision::Nano => (nanos, 9),
+        };
+        for i in (20..20 + digits).rev() {
+            buf[i] = b'0' + (frac % 10) as u8;
+            frac /= 10;
+        }
+        buf[20 + digits] = b'Z';
+        Some((buf, 21 + digits))
+    }
+
+    /// Appends the rendering to `out` without going through `fmt`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        match self.render() {
+            Some((buf, len)) => out.extend_from_slice(&buf[..len]),
+            None => out.extend_from_slice(self.to_string().as_bytes()),
+        }
+    }
+}
+
 impl fmt::Display for Rfc3339 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secs = self.ts.0.div_euclid(1_000_000_000);
-        let nanos = self.ts.0.rem_euclid(1_000_000_000);
-        let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        write!(
-            f,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-            sod / 3600,
-            (sod / 60) % 60,
-            sod % 60
-        )?;
-        match self.precision {
-            Precision::Micro => write!(f, ".{:06}Z", nanos / 1000),
-            Precision::Nano => write!(f, ".{nanos:09}Z"),
+        match self.render() {
+            Some((buf, len)) => f.write_str(std::str::from_utf8(&buf[..len]).unwrap_or_default()),
+            None => {
+                let secs = self.ts.0.div_euclid(1_000_000_000);
+                let nanos = self.ts.0.rem_euclid(1_000_000_000);
+                let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+                let sod = secs.rem_euclid(86_400);
+                write!(
+                    f,
+                    "{y}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+                    sod / 3600,
+                    (sod / 60) % 60,
+                    sod % 60
+                )
+            }
         }
     }
 }

@@ -157,6 +157,8 @@ pub struct HalfClose {
 /// How long a side sat in CLOSE-WAIT without closing or sending.
 #[derive(Debug, Clone, Copy)]
 pub struct CloseWaitWatch {
+    /// The side in CLOSE-WAIT.
+    pub by: Dir,
     /// When the side acknowledged the peer's FIN.
     pub since: Event,
     /// The last time it sent new data (or `since`).
@@ -205,6 +207,18 @@ pub enum EndReason {
     MaxConnections,
 }
 
+impl EndReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            EndReason::CaptureEnd => "capture-end",
+            EndReason::Closed => "closed",
+            EndReason::IdleTimeout => "idle-timeout",
+            EndReason::Reused => "reused",
+            EndReason::MaxConnections => "max-connections",
+        }
+    }
+}
+
 /// One TCP connection (one generation of a 4-tuple).
 #[derive(Debug, Clone)]
 pub struct Connection {
@@ -217,12 +231,17 @@ pub struct Connection {
     pub role_inferred: bool,
     pub first_seen: Event,
     pub last_seen: Timestamp,
+    /// Both ends are done (kept here so the per-packet path reads one
+    /// field, not both endpoints).
+    finished: bool,
     /// Index 0 is the client, 1 the server.
     pub ep: [Endpoint; 2],
     /// When the client acknowledged the server's SYN (handshake complete).
     pub established: Option<Event>,
-    pub half_close: Option<HalfClose>,
-    pub close_wait: [Option<CloseWaitWatch>; 2],
+    pub half_close: Option<Box<HalfClose>>,
+    /// The side sitting in CLOSE-WAIT (only one can: the one that did not
+    /// close first).
+    pub close_wait: Option<Box<CloseWaitWatch>>,
     pub zeek: ZeekConn,
     /// Whether Zeek's originator is our client.
     pub zeek_orig_is_client: bool,
@@ -266,10 +285,11 @@ impl Connection {
             role_inferred,
             first_seen: at,
             last_seen: at.ts,
+            finished: false,
             ep: Default::default(),
             established: None,
             half_close: None,
-            close_wait: [None, None],
+            close_wait: None,
             zeek: ZeekConn::new(zeek_flip),
             zeek_orig_is_client: zeek_orig_side == client_side,
         };
@@ -322,11 +342,16 @@ impl Connection {
 
     /// Both ends are done: both FINs acknowledged, or a RST was accepted.
     pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Recomputes `finished` after a FIN was acked or a RST accepted.
+    fn update_finished(&mut self) {
         let fins = self
             .ep
             .iter()
             .all(|e| e.fin.is_some_and(|f| f.acked.is_some()));
-        fins || self.ep.iter().any(|e| e.rst.is_some_and(|r| r.accepted))
+        self.finished = fins || self.ep.iter().any(|e| e.rst.is_some_and(|r| r.accepted));
     }
 
     fn set_state(&mut self, dir: Dir, to: TcpState) {
@@ -335,7 +360,13 @@ impl Connection {
 
     /// Feeds one segment sent by `side`. `captured_all` is false when the
     /// snapshot length cut its payload.
-    pub fn on_segment(&mut self, side: KeySide, seg: &Segment<'_>, at: Event, captured_all: bool) {
+    pub fn on_segment(
+        &mut self,
+        side: KeySide,
+        seg: &Segment<'_>,
+        at: Event,
+        captured_all: bool,
+    ) -> bool {
         let dir = self.dir_of(side);
         let d = dir.index();
         self.last_seen = self.last_seen.max(at.ts);
@@ -361,7 +392,7 @@ impl Connection {
             // without timestamps are only duplicates within the window.
             if last == fp && at.ts.since(ts) <= DUPLICATE_WINDOW_NS {
                 e.duplicates += 1;
-                return;
+                return false;
             }
         }
         e.last_packet = Some((fp, at.ts));
@@ -378,7 +409,8 @@ impl Connection {
         }
         if flags.rst() {
             self.on_rst(dir, seg, at);
-            return;
+            self.update_finished();
+            return true;
         }
         if flags.ack() {
             self.on_ack(dir, SeqNumber(seg.ack), at);
@@ -395,6 +427,11 @@ impl Connection {
         if e.snd_nxt.is_none_or(|n| end.gt(n)) {
             e.snd_nxt = Some(end);
         }
+        if !self.finished && (flags.ack() || flags.fin()) && self.ep.iter().any(|e| e.fin.is_some())
+        {
+            self.update_finished();
+        }
+        true
     }
 
     fn on_syn(&mut self, dir: Dir, seq: SeqNumber, seg: &Segment<'_>, at: Event) {
@@ -464,13 +501,14 @@ impl Connection {
             // sits in CLOSE-WAIT until its application closes.
             (None, TcpState::Established | TcpState::SynReceived) => {
                 self.set_state(dir, TcpState::CloseWait);
-                self.close_wait[d] = Some(CloseWaitWatch {
+                self.close_wait = Some(Box::new(CloseWaitWatch {
+                    by: dir,
                     since: at,
                     last_activity: at.ts,
                     longest_quiet: 0,
                     longest_quiet_from: at.ts,
                     ended: None,
-                });
+                }));
             }
             // §3.6 case 1: FIN-WAIT-2 receives the FIN, acks it: TIME-WAIT.
             (Some(_), TcpState::FinWait2) => self.set_state(dir, TcpState::TimeWait),
@@ -498,17 +536,19 @@ impl Connection {
             return;
         }
         e.last_new_data = Some(at);
-        if let Some(w) = self.close_wait[d].as_mut() {
+        if let Some(w) = self.close_wait.as_deref_mut().filter(|w| w.by == dir) {
             if w.ended.is_none() {
                 w.activity(at.ts);
             }
         }
         if self.ep[p].fin.is_some_and(|f| f.acked.is_some()) {
-            let h = self.half_close.get_or_insert(HalfClose {
-                by: dir,
-                first: at,
-                bytes: 0,
-                packets: 0,
+            let h = self.half_close.get_or_insert_with(|| {
+                Box::new(HalfClose {
+                    by: dir,
+                    first: at,
+                    bytes: 0,
+                    packets: 0,
+                })
             });
             if h.by == dir {
                 h.bytes += u64::from(outcome.new);
@@ -542,7 +582,7 @@ impl Connection {
             acked_peer_fin,
             acked: None,
         });
-        if let Some(w) = self.close_wait[d].as_mut() {
+        if let Some(w) = self.close_wait.as_deref_mut().filter(|w| w.by == dir) {
             w.activity(at.ts);
             w.ended = Some(at);
         }
@@ -563,7 +603,7 @@ impl Connection {
         let (d, p) = (dir.index(), dir.other().index());
         let seq = SeqNumber(seg.seq);
         self.ep[d].rst_count += 1;
-        if let Some(w) = self.close_wait[d].as_mut() {
+        if let Some(w) = self.close_wait.as_deref_mut().filter(|w| w.by == dir) {
             if w.ended.is_none() {
                 w.activity(at.ts);
                 w.ended = Some(at);

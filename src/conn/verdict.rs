@@ -16,6 +16,18 @@ pub enum Handshake {
     Midstream,
 }
 
+impl Handshake {
+    pub fn name(self) -> &'static str {
+        match self {
+            Handshake::Complete => "complete",
+            Handshake::SynOnly => "syn-only",
+            Handshake::SynSynack => "syn-synack",
+            Handshake::Refused => "refused",
+            Handshake::Midstream => "midstream",
+        }
+    }
+}
+
 /// How the connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]

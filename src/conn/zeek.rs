@@ -39,10 +39,10 @@ const HIST_ACK: u32 = 0x20;
 const HIST_MULTI_FLAG: u32 = 0x40;
 
 /// Longest history kept; Zeek's strings stay far shorter in practice.
-const HISTORY_CAP: usize = 48;
+const HISTORY_CAP: usize = 40;
 
 /// Out-of-order blocks a Zeek endpoint's reassembler remembers here.
-const MAX_BLOCKS: usize = 16;
+const MAX_BLOCKS: usize = 4;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Scaled {

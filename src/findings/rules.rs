@@ -248,7 +248,7 @@ fn close_wait_stall(
     th: &Thresholds,
     out: &mut Vec<Finding>,
 ) {
-    let Some(w) = c.close_wait[dir.index()] else {
+    let Some(w) = c.close_wait.as_deref().filter(|w| w.by == dir) else {
         return;
     };
     let (quiet, from) = w.longest_quiet_at(now);
@@ -276,7 +276,9 @@ fn close_wait_stall(
 }
 
 fn half_close(c: &Connection, out: &mut Vec<Finding>) {
-    let Some(h) = c.half_close else { return };
+    let Some(h) = c.half_close.as_deref() else {
+        return;
+    };
     out.push(finding(
         c,
         FindingKind::HalfClose,

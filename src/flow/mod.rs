@@ -16,6 +16,29 @@ pub struct SocketAddr {
     pub port: u16,
 }
 
+impl SocketAddr {
+    /// Appends `ip:port` (`[ip]:port` for IPv6) to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        let mut n = itoa::Buffer::new();
+        match self.ip {
+            IpAddr::V4(ip) => {
+                for (i, octet) in ip.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b'.');
+                    }
+                    out.extend_from_slice(n.format(octet).as_bytes());
+                }
+            }
+            IpAddr::V6(_) => {
+                use std::io::Write;
+                let _ = write!(out, "[{}]", self.ip);
+            }
+        }
+        out.push(b':');
+        out.extend_from_slice(n.format(self.port).as_bytes());
+    }
+}
+
 impl fmt::Display for SocketAddr {
     /// `10.0.0.1:80`, `[2001:db8::1]:443`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

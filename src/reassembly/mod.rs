@@ -13,7 +13,7 @@ pub use seq::SeqNumber;
 
 /// How many holes a direction remembers; beyond that the lowest is given up
 /// (and counted), so memory stays fixed per connection.
-pub const MAX_HOLES: usize = 8;
+pub const MAX_HOLES: usize = 4;
 
 /// What a segment's payload was, byte-wise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -16,12 +16,17 @@ fn to_io(e: serde_json::Error) -> io::Error {
 pub struct JsonlSink<W: Write> {
     out: W,
     quiet: bool,
+    line: Vec<u8>,
 }
 
 impl<W: Write> JsonlSink<W> {
     /// `quiet` writes the summary only.
     pub fn new(out: W, quiet: bool) -> Self {
-        JsonlSink { out, quiet }
+        JsonlSink {
+            out,
+            quiet,
+            line: Vec::with_capacity(1024),
+        }
     }
 }
 
@@ -30,8 +35,10 @@ impl<W: Write> Sink for JsonlSink<W> {
         if self.quiet {
             return Ok(());
         }
-        serde_json::to_writer(&mut self.out, record).map_err(to_io)?;
-        self.out.write_all(b"\n")?;
+        self.line.clear();
+        record.write_json(&mut self.line);
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)?;
         for f in findings {
             serde_json::to_writer(&mut self.out, &FindingRecord::new(f, record.precision))
                 .map_err(to_io)?;
