@@ -33,9 +33,6 @@ impl Config {
         if files.iter().filter(|f| *f == "-").count() > 1 {
             return Err("standard input (-) can be read only once".into());
         }
-        if a.filter.is_some() {
-            return Err("-f/--filter needs libpcap's filter compiler: build finscope with `--features live`".into());
-        }
         let dur = |flag: &str, v: &str| parse_duration(v).map_err(|e| format!("--{flag}: {e}"));
         let thresholds = Thresholds {
             time_wait: dur("time-wait", &a.thresholds.time_wait)?,
@@ -78,6 +75,7 @@ impl Config {
                 thresholds,
                 max_connections: a.thresholds.max_connections,
                 count: a.count,
+                filter: a.filter,
             },
         })
     }

@@ -27,6 +27,9 @@ pub struct AnalysisConfig {
     pub max_connections: usize,
     /// Stop after this many packets (`-c`).
     pub count: Option<u64>,
+    /// Only analyze frames matching this pcap-filter expression (`-f`,
+    /// with the `live` feature).
+    pub filter: Option<String>,
 }
 
 impl Default for AnalysisConfig {
@@ -35,6 +38,7 @@ impl Default for AnalysisConfig {
             thresholds: Thresholds::default(),
             max_connections: 1_000_000,
             count: None,
+            filter: None,
         }
     }
 }
@@ -45,12 +49,16 @@ pub struct Counters {
     pub packets: u64,
     pub tcp_packets: u64,
     pub duplicates: u64,
+    /// Frames the `-f` filter left out.
+    pub filtered_out: u64,
     pub not_decoded: [u64; Skip::REASONS.len()],
     /// Link types seen that finscope does not decode.
     pub unsupported_linktypes: Vec<u32>,
     pub connections: u64,
     pub teardown: [u64; crate::conn::Teardown::ALL.len()],
     pub findings: [u64; FindingKind::ALL.len()],
+    /// Findings by kind and severity (info, warning, error).
+    pub findings_by_severity: [[u64; 3]; FindingKind::ALL.len()],
     pub severities: [u64; 3],
     pub evicted_closed: u64,
     pub evicted_idle: u64,
@@ -286,6 +294,14 @@ impl<'s> Analyzer<'s> {
             if let Some(n) = self.counters.severities.get_mut(f.severity as usize) {
                 *n += 1;
             }
+            if let Some(n) = self
+                .counters
+                .findings_by_severity
+                .get_mut(f.kind.index())
+                .and_then(|row| row.get_mut(f.severity as usize))
+            {
+                *n += 1;
+            }
         }
         let record = ConnRecord::new(conn, &verdict, reason, self.precision, &self.scratch);
         self.sink.connection(&record, &self.scratch)
@@ -334,6 +350,29 @@ pub fn run(
     for f in files {
         sources.push(crate::capture::FileSource::open(f).map_err(RunError::Open)?);
     }
+    run_sources(sources, cfg, sink, progress)
+}
+
+/// [`run`] on sources already open (in-memory captures, for example).
+pub fn run_sources(
+    sources: Vec<crate::capture::FileSource>,
+    cfg: AnalysisConfig,
+    sink: &mut dyn Sink,
+    progress: &mut dyn FnMut(u64),
+) -> Result<RunResult, RunError> {
+    #[cfg(feature = "live")]
+    let mut filter = match &cfg.filter {
+        Some(expr) => {
+            Some(crate::capture::filter::PacketFilter::new(expr).map_err(RunError::Filter)?)
+        }
+        None => None,
+    };
+    #[cfg(not(feature = "live"))]
+    if let Some(expr) = &cfg.filter {
+        return Err(RunError::Filter(format!(
+            "-f {expr:?}: filters need libpcap's compiler; build finscope with `--features live`"
+        )));
+    }
     let mut merge = Merge::new(sources);
     let count = cfg.count;
     let mut analyzer = Analyzer::new(cfg, sink);
@@ -348,6 +387,14 @@ pub fn run(
                     }
                 }
                 if let Some(pkt) = merge.packet(i) {
+                    #[cfg(feature = "live")]
+                    if let Some(f) = filter.as_mut() {
+                        if !f.matches(pkt.linktype, pkt.data) {
+                            analyzer.counters.filtered_out += 1;
+                            seen += 1;
+                            continue;
+                        }
+                    }
                     analyzer.packet(pkt).map_err(RunError::Output)?;
                 }
                 seen += 1;
@@ -378,6 +425,8 @@ pub enum RunError {
     Open(CaptureError),
     /// Writing the report failed (a broken pipe is the caller's to forgive).
     Output(io::Error),
+    /// The `-f` expression is not usable.
+    Filter(String),
 }
 
 impl std::fmt::Display for RunError {
@@ -385,6 +434,7 @@ impl std::fmt::Display for RunError {
         match self {
             RunError::Open(e) => write!(f, "{e}"),
             RunError::Output(e) => write!(f, "cannot write the report: {e}"),
+            RunError::Filter(e) => write!(f, "{e}"),
         }
     }
 }

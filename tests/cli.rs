@@ -119,6 +119,28 @@ fn bad_arguments_exit_2() {
     assert_eq!(run(&["--help"]).status.code(), Some(0));
 }
 
+#[cfg(feature = "live")]
+#[test]
+fn filter_applies_to_files_with_libpcap() {
+    // Only the IPv6 connection of the two files passes.
+    let out = run(&[
+        "analyze",
+        "--format",
+        "jsonl",
+        "-f",
+        "ip6",
+        &path("ipv6.pcap"),
+        &path("rst-client.pcap"),
+    ]);
+    let r = parse_jsonl(&out);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert_eq!(r.only().server, "[fd77::2]:8080");
+    assert_eq!(r.summary.packets, 11);
+    let bad = run(&["analyze", "-f", "port or", &path("ipv6.pcap")]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("-f \"port or\""), "{}", stderr(&bad));
+}
+
 #[cfg(not(feature = "live"))]
 #[test]
 fn filter_without_libpcap_says_how_to_get_it() {

@@ -5,6 +5,8 @@
 //! time-ordered stream, the way `mergecap` would, without copying packets.
 
 pub mod file;
+#[cfg(feature = "live")]
+pub mod filter;
 pub mod time;
 
 pub use file::{CaptureError, FileSource, ReadStats};

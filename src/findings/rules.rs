@@ -197,9 +197,10 @@ fn fin_retransmission(c: &Connection, dir: Dir, th: &Thresholds, out: &mut Vec<F
         severity,
         fin.last.ts,
         format!(
-            "{} retransmitted its FIN {retries} time{} (the peer's ACK was slow or lost)",
+            "{} retransmitted its FIN {retries} time{} ({})",
             who(c, dir),
-            if retries == 1 { "" } else { "s" }
+            if retries == 1 { "" } else { "s" },
+            if fin.acked.is_some() { "its ACK was slow or lost" } else { "no ACK ever came back" }
         ),
         json!({"by": dir.name(), "fin_seq": fin.seq.0, "first_frame": fin.first.frame,
                "last_frame": fin.last.frame, "retransmissions": retries, "acked": fin.acked.is_some()}),

@@ -100,6 +100,8 @@ pub struct Summary {
     pub packets: u64,
     pub tcp_packets: u64,
     pub duplicate_packets: u64,
+    /// Frames left out by `-f`.
+    pub filtered_out: u64,
     /// Packets that did not decode to TCP, by reason.
     pub not_decoded: BTreeMap<&'static str, u64>,
     pub unsupported_linktypes: Vec<u32>,
@@ -107,6 +109,8 @@ pub struct Summary {
     pub peak_connections: u64,
     pub teardown: BTreeMap<&'static str, u64>,
     pub findings: BTreeMap<&'static str, u64>,
+    /// Kinds that occurred, split by severity.
+    pub findings_by_severity: BTreeMap<&'static str, BTreeMap<&'static str, u64>>,
     pub severity: BTreeMap<&'static str, u64>,
     pub evictions: Evictions,
     pub thresholds: ThresholdsRecord,
@@ -139,6 +143,7 @@ impl Summary {
             packets: c.packets,
             tcp_packets: c.tcp_packets,
             duplicate_packets: c.duplicates,
+            filtered_out: c.filtered_out,
             not_decoded,
             unsupported_linktypes: c.unsupported_linktypes.clone(),
             connections: c.connections,
@@ -150,6 +155,21 @@ impl Summary {
             findings: FindingKind::ALL
                 .iter()
                 .map(|k| (k.name(), c.findings.get(k.index()).copied().unwrap_or(0)))
+                .collect(),
+            findings_by_severity: FindingKind::ALL
+                .iter()
+                .filter_map(|k| {
+                    let row = c.findings_by_severity.get(k.index())?;
+                    (row.iter().sum::<u64>() > 0).then(|| {
+                        (
+                            k.name(),
+                            ["info", "warning", "error"]
+                                .into_iter()
+                                .zip(row.iter().copied())
+                                .collect(),
+                        )
+                    })
+                })
                 .collect(),
             severity: ["info", "warning", "error"]
                 .into_iter()

@@ -2,7 +2,7 @@
 //! a look (most severe first), then servers by abnormal endings. Long lists
 //! show their top rows and say how many more there are.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
 use comfy_table::presets::UTF8_BORDERS_ONLY;
@@ -85,9 +85,9 @@ impl<W: Write> TableSink<W> {
         let mut t = Table::new();
         t.load_style(UTF8_BORDERS_ONLY)
             .set_content_arrangement(ContentArrangement::Dynamic);
-        if let Some(w) = self.opts.width {
-            t.set_width(w);
-        }
+        // Off a terminal (a file, a pager) lines are kept to a readable
+        // width too.
+        t.set_width(self.opts.width.unwrap_or(120));
         if !self.opts.color {
             t.force_no_tty();
         } else {
@@ -170,11 +170,15 @@ impl<W: Write> Sink for TableSink<W> {
     }
 
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
-        let out_files: Vec<&str> = s.files.iter().map(|f| f.path.as_str()).collect();
+        let names: Vec<&str> = s.files.iter().map(|f| f.path.as_str()).collect();
+        let files = if names.len() <= 3 {
+            names.join(", ")
+        } else {
+            format!("{} files", names.len())
+        };
         writeln!(
             self.out,
-            "finscope: {} — {} packets ({} TCP) over {:.1} s, {} connections",
-            out_files.join(", "),
+            "finscope: {files} — {} packets ({} TCP) over {:.1} s, {} connections",
             n(s.packets),
             n(s.tcp_packets),
             s.duration_s,
@@ -245,18 +249,11 @@ impl<W: Write> Sink for TableSink<W> {
             .filter(|(_, v)| **v > 0)
             .map(|(k, v)| (*k, *v))
             .collect();
-        let mut kinds: Vec<(FindingKind, [u64; 3])> = Vec::new();
-        for k in FindingKind::ALL {
-            if s.findings.get(k.name()).copied().unwrap_or(0) > 0 {
-                kinds.push((k, [0; 3]));
-            }
-        }
-        for f in &self.findings {
-            let _ = f;
-        }
-        // Per-severity counts by kind come from the summary's totals: each
-        // kind has one severity except fin-retransmission/fin-unacked, which
-        // the rows below split by what was seen.
+        let kinds: Vec<(&str, &BTreeMap<&str, u64>)> = s
+            .findings_by_severity
+            .iter()
+            .map(|(k, v)| (*k, v))
+            .collect();
         let rows = teardowns.len().max(kinds.len());
         for i in 0..rows {
             let mut row: Vec<Cell> = Vec::new();
@@ -272,13 +269,12 @@ impl<W: Write> Sink for TableSink<W> {
             }
             row.push(Cell::new(""));
             match kinds.get(i) {
-                Some((k, _)) => {
-                    row.push(Cell::new(k.name()));
-                    let total = s.findings.get(k.name()).copied().unwrap_or(0);
-                    let sev = default_severity(*k);
-                    for col in [Severity::Info, Severity::Warning, Severity::Error] {
-                        let v = if col == sev { n(total) } else { String::new() };
-                        row.push(Cell::new(v).set_alignment(CellAlignment::Right));
+                Some((k, by_severity)) => {
+                    row.push(Cell::new(*k));
+                    for col in ["info", "warning", "error"] {
+                        let v = by_severity.get(col).copied().unwrap_or(0);
+                        let text = if v > 0 { n(v) } else { String::new() };
+                        row.push(Cell::new(text).set_alignment(CellAlignment::Right));
                     }
                 }
                 None => row.extend((0..4).map(|_| Cell::new(""))),
@@ -429,21 +425,6 @@ impl<W: Write> TableSink<W> {
         } else {
             self.keep_top_findings();
         }
-    }
-}
-
-/// The severity a kind is reported with by default.
-fn default_severity(k: FindingKind) -> Severity {
-    match k {
-        FindingKind::HalfClose
-        | FindingKind::FinRetransmission
-        | FindingKind::RstAfterFin
-        | FindingKind::Refused
-        | FindingKind::Midstream => Severity::Info,
-        FindingKind::CloseWaitStall
-        | FindingKind::FinUnacked
-        | FindingKind::RstAbort
-        | FindingKind::NoAnswer => Severity::Warning,
     }
 }
 
