@@ -313,7 +313,14 @@ fn table_connections_lists_each_connection() {
         &path("close-wait.pcap"),
     ]);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("FIN-WAIT-2 / CLOSE-WAIT"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.contains("10.77.0.1:44608"))
+        .expect("a row for the first connection");
+    assert!(
+        row.contains("half-closed") && row.contains("FIN-WAIT-2") && row.contains("CLOSE-WAIT"),
+        "{row}"
+    );
     assert!(text.contains("S2 ShADaF"), "{text}");
 }
 

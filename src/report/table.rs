@@ -56,7 +56,7 @@ pub struct TableSink<W: Write> {
     findings_total: u64,
     servers: HashMap<SocketAddr, ServerRow>,
     servers_lumped: u64,
-    connections: Vec<[String; 9]>,
+    connections: Vec<[String; 10]>,
     connections_total: u64,
 }
 
@@ -159,7 +159,8 @@ impl<W: Write> Sink for TableSink<W> {
                     r.server.0.to_string(),
                     r.teardown.name().to_string(),
                     r.closer.map(|p| p.name()).unwrap_or("-").to_string(),
-                    format!("{} / {}", r.state.client, r.state.server),
+                    r.state.client.name().to_string(),
+                    r.state.server.name().to_string(),
                     format!("{} {}", r.zeek.conn_state, r.zeek.history),
                     format!("{:.3}", r.duration_s),
                     kinds.join(", "),
@@ -396,11 +397,21 @@ impl<W: Write> Sink for TableSink<W> {
                 "server",
                 "teardown",
                 "closer",
-                "state (client / server)",
+                "client state",
+                "server state",
                 "zeek",
                 "duration s",
                 "findings",
             ]);
+            // Addresses, states and Zeek's fields stay on one line; the
+            // findings column wraps.
+            t.set_constraints(
+                (0..9)
+                    .map(|_| comfy_table::ColumnConstraint::ContentWidth)
+                    .chain([comfy_table::ColumnConstraint::LowerBoundary(
+                        comfy_table::Width::Fixed(12),
+                    )]),
+            );
             for r in self.connections.iter().take(limit) {
                 t.add_row(r.iter().map(Cell::new).collect::<Vec<_>>());
             }
