@@ -154,9 +154,9 @@ fn benches(c: &mut Criterion) {
                 );
                 let id = match table.find(&key) {
                     Some(id) => id,
-                    None => table.insert(key, 0, List::Open),
+                    None => table.insert(key, 0, List::Open, 0),
                 };
-                table.touch(id, List::Open);
+                table.touch(id, List::Open, 0);
             }
         })
     });

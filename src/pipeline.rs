@@ -168,7 +168,15 @@ impl<'s> Analyzer<'s> {
                 self.end(id, EndReason::Reused)?;
                 self.start(key, side, &seg, at)?
             }
-            Some(id) => id,
+            Some(id) => match self.expired(id) {
+                // Its time ran out before this packet (the sweep runs only
+                // now and then): it ends, and the packet starts a new one.
+                Some(reason) => {
+                    self.end(id, reason)?;
+                    self.start(key, side, &seg, at)?
+                }
+                None => id,
+            },
             None => self.start(key, side, &seg, at)?,
         };
         let Some(conn) = self.table.get_mut(id) else {
@@ -182,7 +190,7 @@ impl<'s> Analyzer<'s> {
         } else {
             List::Open
         };
-        self.table.touch(id, list);
+        self.table.touch(id, list, pkt.ts.0);
         Ok(())
     }
 
@@ -196,7 +204,7 @@ impl<'s> Analyzer<'s> {
         if self.table.len() >= self.cfg.max_connections.max(1) {
             // Make room: the longest-quiet closed connection, else the
             // longest-quiet open one.
-            if let Some(victim) = self
+            if let Some((victim, _)) = self
                 .table
                 .oldest(List::Closed)
                 .or_else(|| self.table.oldest(List::Open))
@@ -207,7 +215,7 @@ impl<'s> Analyzer<'s> {
         let conn = Box::new(Connection::new(self.next_id, key, side, seg, at));
         self.next_id += 1;
         self.counters.connections += 1;
-        let id = self.table.insert(key, conn, List::Open);
+        let id = self.table.insert(key, conn, List::Open, at.ts.0);
         self.counters.peak_connections =
             self.counters.peak_connections.max(self.table.len() as u64);
         Ok(id)
@@ -234,15 +242,25 @@ impl<'s> Analyzer<'s> {
         (at <= self.now).then_some(reason)
     }
 
-    /// Evicts connections whose time is up at `now`. Each list is ordered
-    /// by last activity, so only its tail needs looking at.
+    /// Evicts connections whose time is up at `now`. Each list is in the
+    /// order connections were linked to it; one used since is requeued
+    /// (once per sweep), and the sweep stops at the first connection that
+    /// is neither expired nor used since it was linked. A connection may so
+    /// outlive its expiry by up to one timeout in memory, never in its
+    /// verdict: it is judged at its expiry time, and a packet for it after
+    /// that starts a new connection (see `packet`).
     fn expire(&mut self) -> io::Result<()> {
         for list in [List::Closed, List::Open] {
-            while let Some(id) = self.table.oldest(list) {
-                let Some(reason) = self.expired(id) else {
+            while let Some((id, stamp)) = self.table.oldest(list) {
+                let Some(c) = self.table.get(id) else { break };
+                let (at, reason) = self.expiry(c);
+                if at <= self.now {
+                    self.end(id, reason)?;
+                } else if c.last_seen.0 > stamp {
+                    self.table.requeue(id, self.now.0);
+                } else {
                     break;
-                };
-                self.end(id, reason)?;
+                }
             }
         }
         Ok(())

@@ -452,3 +452,36 @@ fn connection_records_stream_before_the_summary() {
     assert_eq!(r.summary.schema, "finscope/1");
     assert_eq!(r.summary.connections, 2);
 }
+
+#[test]
+fn idle_timeout_ends_a_connection_and_later_packets_start_another() {
+    // graceful-client.pcap is quiet for 0.1 s before the client's FIN and
+    // 0.16 s before the server's: with a 50 ms idle timeout each quiet
+    // stretch ends a connection, and the next packet starts one midstream.
+    let r = analyze("graceful-client.pcap", &["--idle-timeout", "50ms"]);
+    let got: Vec<(&str, &str, &str)> = r
+        .connections
+        .iter()
+        .map(|c| {
+            (
+                c.handshake.as_str(),
+                c.teardown.as_str(),
+                c.ended_by.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("complete", "idle-timeout", "idle-timeout"),
+            ("midstream", "half-closed", "idle-timeout"),
+            ("midstream", "half-closed", "capture-end"),
+        ]
+    );
+    assert_eq!(r.summary.evictions["idle_timeout"], 2);
+    // Without the timeout it is one graceful connection.
+    assert_eq!(
+        analyze("graceful-client.pcap", &[]).only().teardown,
+        "graceful"
+    );
+}

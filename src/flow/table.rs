@@ -1,9 +1,11 @@
 //! The connection table: a hash map from [`FlowKey`] to a slot in a slab,
 //! with every slot on one of two recency lists.
 //!
-//! The lists are ordered by last activity, so the least recently seen
-//! connection of each list is at its tail: eviction in capture time only
-//! looks at two tails per packet, and the table never scans itself.
+//! Each list is ordered by the time (a caller-given stamp) a connection was
+//! linked into it. Recency is kept lazily: a packet does not move its
+//! connection (that would touch two cold neighbours per packet); instead
+//! whoever sweeps the tail requeues connections used since they were
+//! linked. The table never scans itself.
 
 use std::collections::HashMap;
 
@@ -28,6 +30,8 @@ struct Slot<C> {
     key: FlowKey,
     value: Option<C>,
     list: List,
+    /// When the slot was linked at its list's head.
+    stamp: i64,
     prev: u32,
     next: u32,
 }
@@ -85,12 +89,14 @@ impl<C> FlowTable<C> {
         self.slots.get_mut(id as usize)?.value.as_mut()
     }
 
-    /// Adds a connection at the head of `list`. The key must not be present.
-    pub fn insert(&mut self, key: FlowKey, value: C, list: List) -> SlotId {
+    /// Adds a connection at the head of `list`, stamped `stamp`. The key
+    /// must not be present.
+    pub fn insert(&mut self, key: FlowKey, value: C, list: List, stamp: i64) -> SlotId {
         let slot = Slot {
             key,
             value: Some(value),
             list,
+            stamp,
             prev: NIL,
             next: NIL,
         };
@@ -107,26 +113,35 @@ impl<C> FlowTable<C> {
             }
         };
         self.map.insert(key, id);
-        self.link_head(id, list);
+        self.link_head(id, list, stamp);
         id
     }
 
-    /// Marks a connection as just seen, moving it to the head of `list`.
-    pub fn touch(&mut self, id: SlotId, list: List) {
-        let Some(s) = self.slots.get(id as usize) else {
-            return;
-        };
-        if s.list == list && self.lists[list as usize].head == id {
-            return;
+    /// Puts a connection on `list`: a no-op when it is there already (see
+    /// the module comment), else it moves to that list's head with `stamp`.
+    pub fn touch(&mut self, id: SlotId, list: List, stamp: i64) {
+        if self.slots.get(id as usize).is_some_and(|s| s.list != list) {
+            self.requeue_on(id, list, stamp);
         }
-        self.unlink(id);
-        self.link_head(id, list);
     }
 
-    /// The least recently touched connection on `list`.
-    pub fn oldest(&self, list: List) -> Option<SlotId> {
+    /// Moves a connection to the head of its list with a new stamp.
+    pub fn requeue(&mut self, id: SlotId, stamp: i64) {
+        if let Some(list) = self.slots.get(id as usize).map(|s| s.list) {
+            self.requeue_on(id, list, stamp);
+        }
+    }
+
+    fn requeue_on(&mut self, id: SlotId, list: List, stamp: i64) {
+        self.unlink(id);
+        self.link_head(id, list, stamp);
+    }
+
+    /// The connection at the tail of `list` (the earliest stamp), and its
+    /// stamp.
+    pub fn oldest(&self, list: List) -> Option<(SlotId, i64)> {
         let t = self.lists[list as usize].tail;
-        (t != NIL).then_some(t)
+        self.slots.get(t as usize).map(|s| (t, s.stamp))
     }
 
     /// Takes a connection out of the table.
@@ -155,7 +170,7 @@ impl<C> FlowTable<C> {
             .filter_map(|s| s.value.map(|v| (s.key, v)))
     }
 
-    fn link_head(&mut self, id: SlotId, list: List) {
+    fn link_head(&mut self, id: SlotId, list: List, stamp: i64) {
         let ends = &mut self.lists[list as usize];
         let old_head = ends.head;
         ends.head = id;
@@ -167,6 +182,7 @@ impl<C> FlowTable<C> {
         }
         if let Some(s) = self.slots.get_mut(id as usize) {
             s.list = list;
+            s.stamp = stamp;
             s.prev = NIL;
             s.next = old_head;
         }
@@ -206,22 +222,27 @@ mod tests {
     }
 
     #[test]
-    fn oldest_follows_touch_order_per_list() {
+    fn lists_keep_link_order_and_touch_only_moves_between_lists() {
         let mut t = FlowTable::new();
-        let a = t.insert(key(1), "a", List::Open);
-        let b = t.insert(key(2), "b", List::Open);
-        let c = t.insert(key(3), "c", List::Open);
-        assert_eq!(t.oldest(List::Open), Some(a));
-        t.touch(a, List::Open);
-        assert_eq!(t.oldest(List::Open), Some(b));
-        t.touch(b, List::Closed);
-        assert_eq!(t.oldest(List::Open), Some(c));
-        assert_eq!(t.oldest(List::Closed), Some(b));
+        let a = t.insert(key(1), "a", List::Open, 10);
+        let b = t.insert(key(2), "b", List::Open, 20);
+        let c = t.insert(key(3), "c", List::Open, 30);
+        assert_eq!(t.oldest(List::Open), Some((a, 10)));
+        // Staying on its list, a connection does not move.
+        t.touch(a, List::Open, 40);
+        assert_eq!(t.oldest(List::Open), Some((a, 10)));
+        // The sweeper requeues it instead.
+        t.requeue(a, 40);
+        assert_eq!(t.oldest(List::Open), Some((b, 20)));
+        // Changing lists moves it to the other list's head.
+        t.touch(b, List::Closed, 50);
+        assert_eq!(t.oldest(List::Open), Some((c, 30)));
+        assert_eq!(t.oldest(List::Closed), Some((b, 50)));
         assert_eq!(t.remove(c), Some((key(3), "c")));
-        assert_eq!(t.oldest(List::Open), Some(a));
+        assert_eq!(t.oldest(List::Open), Some((a, 40)));
         assert_eq!(t.find(&key(3)), None);
         // A freed slot is reused.
-        let d = t.insert(key(4), "d", List::Open);
+        let d = t.insert(key(4), "d", List::Open, 60);
         assert_eq!(d, c);
         assert_eq!(t.len(), 3);
         assert_eq!(t.remove(a).map(|x| x.1), Some("a"));
