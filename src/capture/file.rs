@@ -467,6 +467,19 @@ enum Classified {
     Bad(String),
 }
 
+/// Timestamp units per second for a pcapng `if_tsresol` (pcapng
+/// specification, draft-ietf-opsawg-pcapng §4.2): the high bit chooses a power of two,
+/// otherwise a power of ten. (pcap-parser 0.17 checks the byte with its flag
+/// bit against 63, so it refuses every power-of-two resolution.)
+fn ts_units_per_sec(if_tsresol: u8) -> Option<u64> {
+    let exp = u32::from(if_tsresol & 0x7f);
+    if if_tsresol & 0x80 != 0 {
+        1u64.checked_shl(exp).filter(|_| exp <= 63)
+    } else {
+        10u64.checked_pow(exp)
+    }
+}
+
 /// Position of `data` inside the buffer that starts at `base`.
 fn position(data: &[u8], base: usize) -> usize {
     (data.as_ptr() as usize).wrapping_sub(base)
@@ -519,7 +532,7 @@ fn classify(
                 Classified::Other
             }
             Block::InterfaceDescription(idb) => {
-                let Some(units) = idb.ts_resolution() else {
+                let Some(units) = ts_units_per_sec(idb.if_tsresol) else {
                     return Classified::Bad(format!(
                         "interface {} has an unsupported timestamp resolution (if_tsresol = {:#04x})",
                         interfaces.len(),
@@ -571,5 +584,169 @@ fn classify(
             }
             _ => Classified::Other,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Merge;
+
+    /// A pcapng block: type, body, padding, trailing length (little-endian).
+    fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+        let padded = body.len().div_ceil(4) * 4;
+        let total = (12 + padded) as u32;
+        let mut b = kind.to_le_bytes().to_vec();
+        b.extend_from_slice(&total.to_le_bytes());
+        b.extend_from_slice(body);
+        b.resize(8 + padded, 0);
+        b.extend_from_slice(&total.to_le_bytes());
+        b
+    }
+
+    fn shb() -> Vec<u8> {
+        let mut body = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+        body.extend_from_slice(&[1, 0, 0, 0]);
+        body.extend_from_slice(&(-1i64).to_le_bytes());
+        block(0x0a0d_0d0a, &body)
+    }
+
+    fn idb(linktype: u16, tsresol: Option<u8>) -> Vec<u8> {
+        let mut body = linktype.to_le_bytes().to_vec();
+        body.extend_from_slice(&[0, 0, 0, 0, 4, 0]);
+        if let Some(r) = tsresol {
+            body.extend_from_slice(&[9, 0, 1, 0, r, 0, 0, 0, 0, 0, 0, 0]);
+        }
+        block(1, &body)
+    }
+
+    fn epb(iface: u32, ts: u64, data: &[u8]) -> Vec<u8> {
+        let mut body = iface.to_le_bytes().to_vec();
+        body.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        body.extend_from_slice(&(ts as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(data);
+        block(6, &body)
+    }
+
+    fn read_all(bytes: Vec<u8>) -> (Vec<(i64, u32, usize)>, ReadStats, Option<CaptureError>) {
+        let mut s = FileSource::from_reader("test", Box::new(std::io::Cursor::new(bytes))).unwrap();
+        let mut out = Vec::new();
+        let err = loop {
+            match s.advance() {
+                Ok(()) => match s.current() {
+                    Some(p) => out.push((p.ts.0, p.linktype, p.data.len())),
+                    None => break None,
+                },
+                Err(e) => break Some(e),
+            }
+        };
+        (out, s.stats().clone(), err)
+    }
+
+    #[test]
+    fn big_endian_microsecond_pcap() {
+        let mut f = vec![
+            0xa1, 0xb2, 0xc3, 0xd4, 0, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0,
+            101,
+        ];
+        for (sec, usec) in [(1_700_000_000u32, 5u32), (1_700_000_001, 999_999)] {
+            f.extend_from_slice(&sec.to_be_bytes());
+            f.extend_from_slice(&usec.to_be_bytes());
+            f.extend_from_slice(&3u32.to_be_bytes());
+            f.extend_from_slice(&60u32.to_be_bytes());
+            f.extend_from_slice(&[0x45, 0, 0]);
+        }
+        let (frames, stats, err) = read_all(f);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(
+            frames,
+            vec![
+                (1_700_000_000_000_005_000, 101, 3),
+                (1_700_000_001_999_999_000, 101, 3)
+            ]
+        );
+        assert_eq!(stats.snaplen_cut, 2);
+        assert_eq!(stats.precision, Precision::Micro);
+    }
+
+    #[test]
+    fn pcapng_sections_interfaces_and_resolutions() {
+        let mut f = shb();
+        f.extend(idb(1, None)); // Ethernet, microseconds (the default)
+        f.extend(idb(276, Some(9))); // SLL2, nanoseconds
+        f.extend(epb(0, 1_700_000_000_000_001, &[1, 2, 3, 4]));
+        f.extend(epb(1, 1_700_000_000_000_000_123, &[5; 7]));
+        f.extend(epb(7, 1, &[0; 4])); // names an interface never described
+                                      // A new section: interface numbers start again.
+        f.extend(shb());
+        f.extend(idb(101, Some(0x80 | 10))); // raw IP, 2^-10 s
+        f.extend(epb(0, 1024 * 1_700_000_002 + 512, &[9; 5]));
+        f.extend(block(3, &[4, 0, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd])); // a simple packet block
+        f.extend(block(0x0bad, &[0; 8])); // an unknown block is skipped
+        let (frames, stats, err) = read_all(f);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(
+            frames,
+            vec![
+                (1_700_000_000_000_001_000, 1, 4),
+                (1_700_000_000_000_000_123, 276, 7),
+                (1_700_000_002_500_000_000, 101, 5),
+                // Timed as the frame before it.
+                (1_700_000_002_500_000_000, 101, 4),
+            ]
+        );
+        assert_eq!(stats.unknown_interface, 1);
+        assert_eq!(stats.time_went_backwards, 1);
+        assert_eq!(stats.precision, Precision::Nano);
+    }
+
+    #[test]
+    fn every_truncation_gives_a_positioned_error_or_clean_end() {
+        let mut f = shb();
+        f.extend(idb(1, None));
+        f.extend(epb(0, 1, &[1; 40]));
+        f.extend(epb(0, 2, &[2; 40]));
+        for cut in 0..f.len() {
+            let prefix = f[..cut].to_vec();
+            match FileSource::from_reader("cut", Box::new(std::io::Cursor::new(prefix))) {
+                Err(e) => assert_eq!(e.offset, Some(0), "cut at {cut}: {e}"),
+                Ok(mut s) => loop {
+                    match s.advance() {
+                        Ok(()) if s.current().is_some() => {}
+                        Ok(()) => break,
+                        Err(e) => {
+                            let off = e.offset.unwrap();
+                            assert!(off <= cut as u64, "cut at {cut}: {e}");
+                            assert!(
+                                e.what.contains("ends in the middle")
+                                    || e.what.contains("malformed"),
+                                "{e}"
+                            );
+                            break;
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    #[test]
+    fn merge_orders_frames_across_files() {
+        let file = |times: &[u64]| {
+            let mut f = shb();
+            f.extend(idb(1, None));
+            for t in times {
+                f.extend(epb(0, *t, &[0; 4]));
+            }
+            FileSource::from_reader("m", Box::new(std::io::Cursor::new(f))).unwrap()
+        };
+        let mut m = Merge::new(vec![file(&[10, 40, 50]), file(&[20, 30, 60])]);
+        let mut seen = Vec::new();
+        while let Ok(Some(i)) = m.advance() {
+            seen.push(m.packet(i).unwrap().ts.0 / 1000);
+        }
+        assert_eq!(seen, vec![10, 20, 30, 40, 50, 60]);
     }
 }
