@@ -369,3 +369,30 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    // Enough output to fill the pipe: the same capture 300 times.
+    let p = path("graceful-server.pcap");
+    let mut args = vec!["analyze", "--format", "jsonl"];
+    args.extend(std::iter::repeat_n(p.as_str(), 300));
+    let mut child = bin()
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    use std::io::Read;
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+    assert_eq!(&first, b"{\"type\":\"connect");
+}

@@ -19,6 +19,8 @@ use super::RawPacket;
 
 /// Initial read buffer; grows (up to [`MAX_BUFFER`]) for larger records.
 const INITIAL_BUFFER: usize = 1 << 20;
+/// The smallest buffer a file gets (it holds the largest usual record).
+const MIN_BUFFER: usize = 64 << 10;
 /// No capture record we accept is larger than this (a pcapng block or a pcap
 /// record claiming more is treated as corrupt).
 const MAX_BUFFER: usize = 64 << 20;
@@ -148,13 +150,25 @@ impl FileSource {
                     what: "is a directory, not a capture file".into(),
                 });
             }
-            Box::new(f)
+            // A small file needs no megabyte of buffer (merging many files
+            // would add them all up).
+            let len = f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+            let capacity = (len.saturating_add(1024) as usize).clamp(MIN_BUFFER, INITIAL_BUFFER);
+            return Self::with_capacity(path, Box::new(f), capacity);
         };
         Self::from_reader(path, input)
     }
 
     /// Reads a capture from any byte stream; `name` is used in messages.
     pub fn from_reader(name: &str, input: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
+        Self::with_capacity(name, input, INITIAL_BUFFER)
+    }
+
+    fn with_capacity(
+        name: &str,
+        input: Box<dyn Read + Send>,
+        capacity: usize,
+    ) -> Result<Self, CaptureError> {
         let err = |offset: u64, what: String| CaptureError {
             file: name.to_string(),
             offset: Some(offset),
@@ -206,7 +220,7 @@ impl FileSource {
             }
         };
         let chained = FullRead(io::Cursor::new(magic.to_vec()).chain(input));
-        let reader = pcap_parser::create_reader(INITIAL_BUFFER, chained).map_err(|e| match e {
+        let reader = pcap_parser::create_reader(capacity, chained).map_err(|e| match e {
             PcapError::Incomplete(_) | PcapError::Eof | PcapError::UnexpectedEof => {
                 err(0, "the file ends inside its header".into())
             }
@@ -219,7 +233,7 @@ impl FileSource {
             reader,
             consumed: 0,
             pending: 0,
-            capacity: INITIAL_BUFFER,
+            capacity,
             interfaces: Vec::new(),
             current: None,
             last_ts: Timestamp(i64::MIN),
