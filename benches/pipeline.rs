@@ -9,7 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use finscope::capture::FileSource;
 use finscope::conn::{Connection, Event};
 use finscope::decode;
-use finscope::flow::{FlowKey, FlowTable, List, SocketAddr};
+use finscope::flow::{FlowKey, FlowTable, List};
 use finscope::pipeline::{run_sources, AnalysisConfig};
 use finscope::report::{ConnRecord, Sink, Summary};
 
@@ -142,16 +142,7 @@ fn benches(c: &mut Criterion) {
         let mut table: FlowTable<u64> = FlowTable::new();
         b.iter(|| {
             for (_, s) in &segs {
-                let (key, _) = FlowKey::of(
-                    SocketAddr {
-                        ip: s.src,
-                        port: s.sport,
-                    },
-                    SocketAddr {
-                        ip: s.dst,
-                        port: s.dport,
-                    },
-                );
+                let (key, _) = FlowKey::of_segment(s);
                 let id = match table.find(&key) {
                     Some(id) => id,
                     None => table.insert(key, 0, List::Open, 0),
@@ -164,16 +155,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             let mut conns: Vec<(FlowKey, Connection)> = Vec::new();
             for (i, (ts, s)) in segs.iter().enumerate() {
-                let (key, side) = FlowKey::of(
-                    SocketAddr {
-                        ip: s.src,
-                        port: s.sport,
-                    },
-                    SocketAddr {
-                        ip: s.dst,
-                        port: s.dport,
-                    },
-                );
+                let (key, side) = FlowKey::of_segment(s);
                 let at = Event {
                     ts: finscope::capture::Timestamp(*ts),
                     frame: i as u64,

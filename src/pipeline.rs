@@ -11,8 +11,8 @@ use std::io;
 use crate::capture::{CaptureError, Merge, Precision, RawPacket, Timestamp};
 use crate::conn::{Connection, EndReason, Event};
 use crate::decode::{self, Skip};
-use crate::findings::{self, Finding, FindingKind, Severity, Thresholds};
-use crate::flow::{FlowKey, FlowTable, List, SlotId, SocketAddr};
+use crate::findings::{self, Finding, FindingKind, Thresholds};
+use crate::flow::{FlowKey, FlowTable, List, SlotId};
 use crate::report::{ConnRecord, Sink, Summary};
 
 /// How often (in capture time) the table is swept for expired connections.
@@ -148,16 +148,7 @@ impl<'s> Analyzer<'s> {
             frame: self.frame,
         };
         let captured_all = seg.payload.len() as u64 >= u64::from(seg.payload_len);
-        let (key, side) = FlowKey::of(
-            SocketAddr {
-                ip: seg.src,
-                port: seg.sport,
-            },
-            SocketAddr {
-                ip: seg.dst,
-                port: seg.dport,
-            },
-        );
+        let (key, side) = FlowKey::of_segment(&seg);
         let id = match self.table.find(&key) {
             Some(id)
                 if self
@@ -336,14 +327,6 @@ impl<'s> Analyzer<'s> {
         let summary = Summary::new(&self.counters, &self.cfg, files, self.precision);
         self.sink.finish(&summary)?;
         Ok(self.counters)
-    }
-
-    pub fn severity_count(&self, s: Severity) -> u64 {
-        self.counters
-            .severities
-            .get(s as usize)
-            .copied()
-            .unwrap_or(0)
     }
 }
 

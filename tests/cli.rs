@@ -396,3 +396,32 @@ fn a_closed_pipe_is_not_an_error() {
     assert!(out.stderr.is_empty(), "{}", stderr(&out));
     assert_eq!(&first, b"{\"type\":\"connect");
 }
+
+#[test]
+fn max_connections_evictions_are_reported() {
+    let r = analyze("close-wait.pcap", &["--max-connections", "1"]);
+    assert_eq!(r.status, 0);
+    assert_eq!(r.connections.len(), 2);
+    // The first was pushed out when the second began.
+    assert_eq!(r.connections[0].ended_by, "max-connections");
+    assert_eq!(r.connections[1].ended_by, "capture-end");
+    assert_eq!(r.summary.evictions["max_connections"], 1);
+    assert_eq!(r.summary.thresholds["max_connections"], 1);
+    let table = run(&[
+        "analyze",
+        "--format",
+        "table",
+        "--max-connections",
+        "1",
+        &path("close-wait.pcap"),
+    ]);
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(text.contains("evicted by --max-connections 1"), "{text}");
+}
+
+#[test]
+fn quiet_jsonl_is_the_summary_alone() {
+    let r = analyze("close-wait.pcap", &["-q"]);
+    assert_eq!(r.order, vec!["summary"]);
+    assert_eq!(r.summary.connections, 2);
+}

@@ -39,6 +39,15 @@ fn zeek(c: &Conn, conn_state: &str, history: &str) {
     );
 }
 
+/// The one finding of `kind`, which must have `severity`.
+#[track_caller]
+fn the_finding<'a>(r: &'a Report, kind: &str, severity: &str) -> &'a common::Finding {
+    let f = r.findings_of(kind);
+    assert_eq!(f.len(), 1, "{kind}: {:#?}", r.findings);
+    assert_eq!(f[0].severity, severity, "{kind}: {:#?}", f[0]);
+    f[0]
+}
+
 #[track_caller]
 fn no_findings(r: &Report) {
     assert!(
@@ -125,13 +134,11 @@ fn half_close_with_data_after_the_fin() {
     zeek(c, "SF", "ShADaFdf");
     assert_eq!(c.bytes, sides(38, 69));
     assert_eq!(c.findings, vec!["half-close"]);
-    let f = r.findings_of("half-close");
-    assert_eq!(f.len(), 1);
-    assert_eq!(f[0].severity, "info");
-    assert_eq!(f[0].connection, Some(c.id));
-    assert_eq!(f[0].evidence["by"], "server");
-    assert_eq!(f[0].evidence["bytes"], 69);
-    assert_eq!(f[0].evidence["packets"], 3);
+    let f = the_finding(&r, "half-close", "info");
+    assert_eq!(f.connection, Some(c.id));
+    assert_eq!(f.evidence["by"], "server");
+    assert_eq!(f.evidence["bytes"], 69);
+    assert_eq!(f.evidence["packets"], 3);
 }
 
 #[test]
@@ -149,12 +156,10 @@ fn close_wait_that_never_closes() {
     );
     zeek(leak, "S2", "ShADaF");
     assert_eq!(leak.findings, vec!["close-wait-stall"]);
-    let f = r.findings_of("close-wait-stall");
-    assert_eq!(f.len(), 1);
-    assert_eq!(f[0].severity, "warning");
-    assert_eq!(f[0].evidence["by"], "server");
-    assert!(f[0].evidence["closed_frame"].is_null());
-    let quiet = f[0].evidence["quiet_s"].as_f64().unwrap();
+    let f = the_finding(&r, "close-wait-stall", "warning");
+    assert_eq!(f.evidence["by"], "server");
+    assert!(f.evidence["closed_frame"].is_null());
+    let quiet = f.evidence["quiet_s"].as_f64().unwrap();
     assert!((2.9..3.1).contains(&quiet), "quiet {quiet}");
     // The connection 3 s later shows the capture went on; it is clean.
     let later = &r.connections[1];
@@ -190,14 +195,12 @@ fn rst_abort_by_the_client() {
         ("CLOSED", "CLOSED"),
     );
     zeek(c, "RSTO", "ShADadR");
-    let f = r.findings_of("rst-abort");
-    assert_eq!(f.len(), 1);
-    assert_eq!(f[0].severity, "warning");
-    assert_eq!(f[0].evidence["by"], "client");
-    assert_eq!(f[0].evidence["with_ack"], true);
-    assert_eq!(f[0].evidence["seq_is_next"], true);
-    assert_eq!(f[0].evidence["state_before"], "ESTABLISHED");
-    assert_eq!(f[0].evidence["frame"], 8);
+    let f = the_finding(&r, "rst-abort", "warning");
+    assert_eq!(f.evidence["by"], "client");
+    assert_eq!(f.evidence["with_ack"], true);
+    assert_eq!(f.evidence["seq_is_next"], true);
+    assert_eq!(f.evidence["state_before"], "ESTABLISHED");
+    assert_eq!(f.evidence["frame"], 8);
 }
 
 #[test]
@@ -231,9 +234,8 @@ fn rst_from_closing_with_unread_data() {
     );
     zeek(c, "RSTR", "ShADar");
     assert_eq!(c.bytes, sides(1038, 0));
-    let f = r.findings_of("rst-abort");
-    assert_eq!(f.len(), 1);
-    assert_eq!(f[0].evidence["by"], "server");
+    let f = the_finding(&r, "rst-abort", "warning");
+    assert_eq!(f.evidence["by"], "server");
     assert!(r.findings_of("rst-after-fin").is_empty());
 }
 
@@ -244,11 +246,9 @@ fn refused_connection() {
     verdict(c, "refused", "refused", None, None, ("CLOSED", "CLOSED"));
     zeek(c, "REJ", "Sr");
     assert_eq!(c.packets, sides(1, 1));
-    let f = r.findings_of("refused");
-    assert_eq!(f.len(), 1);
-    assert_eq!(f[0].severity, "info");
-    assert_eq!(f[0].evidence["syn_frame"], 1);
-    assert_eq!(f[0].evidence["rst_frame"], 2);
+    let f = the_finding(&r, "refused", "info");
+    assert_eq!(f.evidence["syn_frame"], 1);
+    assert_eq!(f.evidence["rst_frame"], 2);
 }
 
 #[test]
@@ -265,11 +265,9 @@ fn syn_never_answered() {
     );
     zeek(c, "S0", "S");
     assert_eq!(c.packets, sides(4, 0));
-    let f = r.findings_of("no-answer");
-    assert_eq!(f.len(), 1);
-    assert_eq!(f[0].severity, "warning");
-    assert_eq!(f[0].evidence["syns"], 4);
-    assert_eq!(f[0].evidence["retransmissions"], 3);
+    let f = the_finding(&r, "no-answer", "warning");
+    assert_eq!(f.evidence["syns"], 4);
+    assert_eq!(f.evidence["retransmissions"], 3);
 }
 
 #[test]

@@ -120,11 +120,9 @@ impl<R: Read> Read for FullRead<R> {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if filled > 0 => {
-                    // Deliver what we have; the error comes back next call.
-                    let _ = e;
-                    break;
-                }
+                // Deliver what we have; a lasting error shows on the next
+                // call, when nothing has been read.
+                Err(_) if filled > 0 => break,
                 Err(e) => return Err(e),
             }
         }

@@ -402,12 +402,12 @@ impl ZeekConn {
             }
         }
 
-        let (delta_last, retransmitted) = self.update_last_seq(i, seq_one_past, syn, fin, rst, len);
+        let retransmitted = self.update_last_seq(i, seq_one_past, syn, fin, rst, len);
         if retransmitted {
             self.scaled(is_orig, b'T');
         }
 
-        self.update_state_machine(is_orig, i, j, seg, len, delta_last);
+        self.update_state_machine(is_orig, i, j, seg, len);
 
         if ack {
             self.ack_received(j, rel_ack);
@@ -509,9 +509,8 @@ impl ZeekConn {
         }
     }
 
-    /// `update_last_seq`: returns the delta of the segment's end against
-    /// the highest end seen, and whether the segment counts as a
-    /// retransmission.
+    /// `update_last_seq`: moves the highest sequence number seen; returns
+    /// whether the segment counts as a retransmission.
     fn update_last_seq(
         &mut self,
         i: usize,
@@ -520,26 +519,26 @@ impl ZeekConn {
         fin: bool,
         rst: bool,
         len: i64,
-    ) -> (i64, bool) {
+    ) -> bool {
         let ep = &mut self.ep[i];
         let abs = ep.unwrap(last_seq);
         let delta = abs - ep.last;
         if (syn || rst) && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta) {
             // Not trusted.
-            (delta, false)
+            false
         } else if fin && ep.last == ep.start + 1 {
             ep.last = abs;
             ep.set_anchor(last_seq, abs);
-            (delta, false)
+            false
         } else if ep.state == Z::Reset {
             // Nothing after a RST is trusted.
-            (delta, false)
+            false
         } else if delta > 0 {
             ep.last = abs;
             ep.set_anchor(last_seq, abs);
-            (delta, false)
+            false
         } else {
-            (delta, len > 0)
+            len > 0
         }
     }
 
@@ -550,7 +549,6 @@ impl ZeekConn {
         j: usize,
         seg: &Segment<'_>,
         len: i64,
-        delta_last: i64,
     ) {
         let flags = seg.flags;
         let (syn, fin, rst, ack) = (flags.syn(), flags.fin(), flags.rst(), flags.ack());
@@ -606,7 +604,6 @@ impl ZeekConn {
                 }
             }
             Z::Closed => {
-                let _ = delta_last;
                 if rst && self.ep[j].state != Z::Closed {
                     self.ep[i].set_state(Z::Reset);
                 }

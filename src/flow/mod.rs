@@ -73,6 +73,20 @@ impl FlowKey {
         }
     }
 
+    /// The key of a decoded segment, and which side sent it.
+    pub fn of_segment(seg: &crate::decode::Segment<'_>) -> (FlowKey, KeySide) {
+        FlowKey::of(
+            SocketAddr {
+                ip: seg.src,
+                port: seg.sport,
+            },
+            SocketAddr {
+                ip: seg.dst,
+                port: seg.dport,
+            },
+        )
+    }
+
     pub fn endpoint(&self, side: KeySide) -> SocketAddr {
         match side {
             KeySide::Lo => self.lo,
