@@ -4,7 +4,7 @@
 //! does) and judges the connection from the pair; it never pretends to be
 //! one socket. Time is the packets' time, passed in with each segment.
 //!
-//! Every transition goes through [`Connection::set_state`]; the RFC 9293
+//! Every transition goes through `Connection::set_state`; the RFC 9293
 //! clause that justifies it is on the line that makes it.
 
 mod state;
