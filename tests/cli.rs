@@ -425,3 +425,23 @@ fn quiet_jsonl_is_the_summary_alone() {
     assert_eq!(r.order, vec!["summary"]);
     assert_eq!(r.summary.connections, 2);
 }
+
+#[test]
+fn many_findings_of_one_kind_are_summarized() {
+    let dir = tempdir();
+    let f = dir.join("resets.pcap");
+    std::fs::write(&f, common::resets_pcap(40)).unwrap();
+    let f = f.to_str().unwrap();
+    let r = parse_jsonl(&run(&["analyze", "--format", "jsonl", f]));
+    assert_eq!(r.connections.len(), 40);
+    assert!(r
+        .connections
+        .iter()
+        .all(|c| c.teardown == "reset" && c.closer.as_deref() == Some("client")));
+    assert_eq!(r.summary.findings["rst-abort"], 40);
+    let text = String::from_utf8(run(&["analyze", "--format", "table", f]).stdout).unwrap();
+    assert_eq!(text.matches("aborted the connection").count(), 5, "{text}");
+    assert!(text.contains("… and 35 more rst-abort findings"), "{text}");
+    let all = String::from_utf8(run(&["analyze", "--format", "table", "--all", f]).stdout).unwrap();
+    assert_eq!(all.matches("aborted the connection").count(), 40);
+}

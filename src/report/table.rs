@@ -28,7 +28,8 @@ pub struct TableOptions {
     pub width: Option<u16>,
 }
 
-const TOP_FINDINGS: usize = 20;
+/// Findings shown per kind, so one frequent kind cannot hide the others.
+const TOP_PER_KIND: usize = 5;
 const TOP_SERVERS: usize = 10;
 const TOP_CONNECTIONS: usize = 50;
 /// Servers tracked for the per-server section; beyond, they are lumped.
@@ -52,8 +53,8 @@ pub struct TableSink<W: Write> {
     out: W,
     opts: TableOptions,
     precision: Precision,
-    findings: Vec<FindingRow>,
-    findings_total: u64,
+    /// The findings kept for display, by kind (all of them with `--all`).
+    findings: Vec<Vec<FindingRow>>,
     servers: HashMap<SocketAddr, ServerRow>,
     servers_lumped: u64,
     connections: Vec<[String; 10]>,
@@ -66,8 +67,7 @@ impl<W: Write> TableSink<W> {
             out,
             opts,
             precision: Precision::Micro,
-            findings: Vec::new(),
-            findings_total: 0,
+            findings: (0..FindingKind::ALL.len()).map(|_| Vec::new()).collect(),
             servers: HashMap::new(),
             servers_lumped: 0,
             connections: Vec::new(),
@@ -75,10 +75,9 @@ impl<W: Write> TableSink<W> {
         }
     }
 
-    fn keep_top_findings(&mut self) {
-        self.findings
-            .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.ts.cmp(&b.ts)));
-        self.findings.truncate(TOP_FINDINGS);
+    /// Most severe first, then earliest.
+    fn rank(rows: &mut Vec<FindingRow>) {
+        rows.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.ts.cmp(&b.ts)));
     }
 
     fn table(&self) -> Table {
@@ -126,17 +125,20 @@ impl<W: Write> Sink for TableSink<W> {
     fn connection(&mut self, r: &ConnRecord<'_>, findings: &[Finding]) -> io::Result<()> {
         self.precision = r.precision;
         for f in findings {
-            self.findings_total += 1;
-            self.findings.push(FindingRow {
+            let Some(rows) = self.findings.get_mut(f.kind.index()) else {
+                continue;
+            };
+            rows.push(FindingRow {
                 severity: f.severity,
                 kind: f.kind,
                 connection: f.connection,
                 ts: f.ts,
                 message: f.message.clone(),
             });
-        }
-        if !self.opts.all && self.findings.len() > 8 * TOP_FINDINGS {
-            self.keep_top_findings();
+            if !self.opts.all && rows.len() > 8 * TOP_PER_KIND {
+                Self::rank(rows);
+                rows.truncate(TOP_PER_KIND);
+            }
         }
         let server = r.server.0;
         let known = self.servers.len() < MAX_SERVERS || self.servers.contains_key(&server);
@@ -287,26 +289,55 @@ impl<W: Write> Sink for TableSink<W> {
             return self.out.flush();
         }
 
-        if !self.findings.is_empty() {
-            self.keep_top_findings_if_needed();
-            let shown = self.findings.len() as u64;
-            writeln!(self.out, "\nFindings worth a look (most severe first)")?;
+        if self.findings.iter().any(|rows| !rows.is_empty()) {
+            // Kinds by their worst severity, then how often they occurred.
+            let mut kinds: Vec<(FindingKind, Severity, u64)> = Vec::new();
+            for k in FindingKind::ALL {
+                let Some(rows) = self.findings.get_mut(k.index()) else {
+                    continue;
+                };
+                if rows.is_empty() {
+                    continue;
+                }
+                Self::rank(rows);
+                if !self.opts.all {
+                    rows.truncate(TOP_PER_KIND);
+                }
+                let worst = rows.first().map(|r| r.severity).unwrap_or(Severity::Info);
+                kinds.push((k, worst, s.findings.get(k.name()).copied().unwrap_or(0)));
+            }
+            kinds.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)));
+            writeln!(self.out, "\nFindings worth a look (most severe kinds first; up to {TOP_PER_KIND} of each, --all for every one)")?;
             let mut t = self.table();
             t.set_header(vec!["severity", "kind", "conn", "time", "what happened"]);
-            for f in &self.findings {
-                t.add_row(vec![
-                    self.severity_cell(f.severity),
-                    Cell::new(f.kind.name()),
-                    Cell::new(f.connection.map(|c| c.to_string()).unwrap_or_default())
-                        .set_alignment(CellAlignment::Right),
-                    Cell::new(time_of_day(f.ts, self.precision)),
-                    Cell::new(&f.message),
-                ]);
+            for (k, _, total) in &kinds {
+                let rows = self
+                    .findings
+                    .get(k.index())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                for f in rows {
+                    t.add_row(vec![
+                        self.severity_cell(f.severity),
+                        Cell::new(f.kind.name()),
+                        Cell::new(f.connection.map(|c| c.to_string()).unwrap_or_default())
+                            .set_alignment(CellAlignment::Right),
+                        Cell::new(time_of_day(f.ts, self.precision)),
+                        Cell::new(&f.message),
+                    ]);
+                }
+                let more = total.saturating_sub(rows.len() as u64);
+                if more > 0 {
+                    t.add_row(vec![
+                        Cell::new(""),
+                        Cell::new(k.name()),
+                        Cell::new(""),
+                        Cell::new(""),
+                        Cell::new(format!("… and {} more {} findings", n(more), k.name())),
+                    ]);
+                }
             }
             writeln!(self.out, "{t}")?;
-            if self.findings_total > shown {
-                writeln!(self.out, "… and {} more findings (--all shows every one; --format jsonl gives them to scripts)", n(self.findings_total - shown))?;
-            }
         }
 
         let mut servers: Vec<(&SocketAddr, &ServerRow)> = self.servers.iter().collect();
@@ -425,17 +456,6 @@ impl<W: Write> Sink for TableSink<W> {
             }
         }
         self.out.flush()
-    }
-}
-
-impl<W: Write> TableSink<W> {
-    fn keep_top_findings_if_needed(&mut self) {
-        if self.opts.all {
-            self.findings
-                .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.ts.cmp(&b.ts)));
-        } else {
-            self.keep_top_findings();
-        }
     }
 }
 

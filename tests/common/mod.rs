@@ -181,3 +181,48 @@ pub fn analyze(file: &str, extra: &[&str]) -> Report {
     let out = run(&args);
     parse_jsonl(&out)
 }
+
+/// A pcap of `n` connections that each open and are reset by the client
+/// (crafted: for tests of how many-connection reports read).
+pub fn resets_pcap(n: u16) -> Vec<u8> {
+    let mut out = vec![
+        0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0,
+    ];
+    let mut t = 1_700_000_000_000_000u64;
+    for i in 0..n {
+        let port = 20_000 + i;
+        let (c_isn, s_isn) = (1000u32 + u32::from(i), 9000u32);
+        let packets: [(bool, u8, u32, u32); 4] = [
+            (true, 0x02, c_isn, 0),
+            (false, 0x12, s_isn, c_isn + 1),
+            (true, 0x10, c_isn + 1, s_isn + 1),
+            (true, 0x14, c_isn + 1, s_isn + 1),
+        ];
+        for (from_client, flags, seq, ack) in packets {
+            let (src, dst, sp, dp) = if from_client {
+                ([10, 1, 0, 1], [10, 1, 0, 2], port, 80u16)
+            } else {
+                ([10, 1, 0, 2], [10, 1, 0, 1], 80, port)
+            };
+            let mut f = vec![
+                2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00, 0x45, 0, 0, 40,
+            ];
+            f.extend_from_slice(&(i ^ u16::from(flags)).to_be_bytes());
+            f.extend_from_slice(&[0x40, 0, 64, 6, 0, 0]);
+            f.extend_from_slice(&src);
+            f.extend_from_slice(&dst);
+            f.extend_from_slice(&sp.to_be_bytes());
+            f.extend_from_slice(&dp.to_be_bytes());
+            f.extend_from_slice(&seq.to_be_bytes());
+            f.extend_from_slice(&ack.to_be_bytes());
+            f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+            t += 1000;
+            out.extend_from_slice(&((t / 1_000_000) as u32).to_le_bytes());
+            out.extend_from_slice(&((t % 1_000_000) as u32).to_le_bytes());
+            out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            out.extend_from_slice(&f);
+        }
+    }
+    out
+}
