@@ -76,7 +76,7 @@ impl<W: Write> TableSink<W> {
     }
 
     /// Most severe first, then earliest.
-    fn rank(rows: &mut Vec<FindingRow>) {
+    fn rank(rows: &mut [FindingRow]) {
         rows.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.ts.cmp(&b.ts)));
     }
 
