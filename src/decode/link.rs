@@ -29,6 +29,9 @@ const ETHERTYPE_IPV6: u16 = 0x86dd;
 const ETHERTYPE_VLAN: u16 = 0x8100;
 const ETHERTYPE_QINQ: u16 = 0x88a8;
 const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
+const ETHERTYPE_MPLS: u16 = 0x8847;
+const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
+const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
 
 fn be16(frame: &[u8], at: usize) -> Option<u16> {
     let b = frame.get(at..at + 2)?;
@@ -83,6 +86,31 @@ pub fn ip_payload(linktype: u32, frame: &[u8]) -> Result<&[u8], Skip> {
     }
 }
 
+/// Pops an MPLS label stack (RFC 3032) and returns the IP packet under it.
+/// The payload's type is not in the stack: IP is told by its version
+/// nibble; a 0 nibble is a pseudowire control word (RFC 4385) before an
+/// Ethernet frame.
+fn after_mpls(mut rest: &[u8]) -> Result<&[u8], Skip> {
+    let truncated = Skip::Truncated(Layer::Link);
+    for _ in 0..16 {
+        let bottom = *rest.get(2).ok_or(truncated)? & 0x01 != 0;
+        rest = rest.get(4..).ok_or(truncated)?;
+        if bottom {
+            return match rest.first().map(|b| b >> 4) {
+                Some(4 | 6) => Ok(rest),
+                Some(0) => {
+                    let frame = rest.get(4..).ok_or(truncated)?;
+                    let ethertype = be16(frame, 12).ok_or(truncated)?;
+                    after_ethertype(ethertype, frame.get(14..).ok_or(truncated)?)
+                }
+                Some(_) => Err(Skip::NotIp),
+                None => Err(truncated),
+            };
+        }
+    }
+    Err(Skip::Malformed(Layer::Link))
+}
+
 /// Steps over 802.1Q / 802.1ad tags and returns the IP packet.
 fn after_ethertype(mut ethertype: u16, mut rest: &[u8]) -> Result<&[u8], Skip> {
     // QinQ stacks are rarely deeper than two; bound the loop anyway.
@@ -92,6 +120,16 @@ fn after_ethertype(mut ethertype: u16, mut rest: &[u8]) -> Result<&[u8], Skip> {
             ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD => {
                 ethertype = be16(rest, 2).ok_or(Skip::Truncated(Layer::Link))?;
                 rest = rest.get(4..).ok_or(Skip::Truncated(Layer::Link))?;
+            }
+            ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => return after_mpls(rest),
+            ETHERTYPE_PPPOE_SESSION => {
+                // RFC 2516 §4: 6 bytes of PPPoE, then the PPP protocol.
+                let proto = be16(rest, 6).ok_or(Skip::Truncated(Layer::Link))?;
+                let ip = rest.get(8..).ok_or(Skip::Truncated(Layer::Link))?;
+                return match proto {
+                    0x0021 | 0x0057 => Ok(ip),
+                    _ => Err(Skip::NotIp),
+                };
             }
             _ => return Err(Skip::NotIp),
         }

@@ -8,6 +8,7 @@
 
 mod link;
 mod tcp;
+mod tunnel;
 
 use std::net::IpAddr;
 
@@ -110,14 +111,26 @@ impl Skip {
     }
 }
 
-/// Decodes one frame of the given link type into a TCP segment.
+/// Tunnels inside tunnels are opened this deep at most.
+const MAX_NESTING: u8 = 4;
+
+/// Decodes one frame of the given link type into a TCP segment, opening
+/// tunnels (MPLS, PPPoE, GRE/ERSPAN, VXLAN, Geneve) on the way.
 pub fn decode(linktype: u32, frame: &[u8]) -> Result<Segment<'_>, Skip> {
+    decode_nested(linktype, frame, 0)
+}
+
+fn decode_nested(linktype: u32, frame: &[u8], depth: u8) -> Result<Segment<'_>, Skip> {
     let ip = link::ip_payload(linktype, frame)?;
-    ip_to_tcp(ip)
+    ip_nested(ip, depth)
 }
 
 /// Decodes an IP packet (v4 or v6, with extension headers) carrying TCP.
 pub fn ip_to_tcp(packet: &[u8]) -> Result<Segment<'_>, Skip> {
+    ip_nested(packet, 0)
+}
+
+fn ip_nested(packet: &[u8], depth: u8) -> Result<Segment<'_>, Skip> {
     use etherparse::{IpNumber, LaxIpSlice};
     let (ip, _ext_err) = LaxIpSlice::from_slice(packet).map_err(|e| match e {
         etherparse::err::ip::LaxHeaderSliceError::Len(_) => Skip::Truncated(Layer::Ip),
@@ -128,6 +141,15 @@ pub fn ip_to_tcp(packet: &[u8]) -> Result<Segment<'_>, Skip> {
         return Err(Skip::IpFragment);
     }
     if payload.ip_number != IpNumber::TCP {
+        if depth < MAX_NESTING {
+            match tunnel::inner(payload.ip_number.0, payload.payload) {
+                Some(tunnel::Inner::Ip(inner)) => return ip_nested(inner, depth + 1),
+                Some(tunnel::Inner::Ethernet(inner)) => {
+                    return decode_nested(Linktype::ETHERNET, inner, depth + 1)
+                }
+                None => {}
+            }
+        }
         return Err(Skip::NotTcp);
     }
     // The TCP segment's length on the wire, from the IP header even when the

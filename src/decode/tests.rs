@@ -133,3 +133,67 @@ fn tcp_options_stop_at_malformed_lengths() {
     let o = tcp::parse_options(&[2, 40, 5, 0xb4]);
     assert_eq!(o.mss, None);
 }
+
+/// The IP packet of `tcp_v4`, behind an Ethernet header with `ethertype`
+/// and `shim` bytes before the IP packet.
+fn with_shim(ethertype: [u8; 2], shim: &[u8]) -> Vec<u8> {
+    let plain = tcp_v4(b"tunnel");
+    let mut f = plain[..12].to_vec();
+    f.extend_from_slice(&ethertype);
+    f.extend_from_slice(shim);
+    f.extend_from_slice(&plain[14..]);
+    f
+}
+
+#[test]
+fn mpls_label_stacks_and_pseudowires() {
+    // Two labels, the second with the bottom-of-stack bit.
+    let f = with_shim([0x88, 0x47], &[0, 1, 0x00, 64, 0, 2, 0x01, 64]);
+    assert_eq!(decode(Linktype::ETHERNET, &f).unwrap().payload_len, 6);
+    // A pseudowire: control word, then a whole Ethernet frame.
+    let inner = tcp_v4(b"pw");
+    let mut shim = vec![0, 3, 0x01, 64, 0, 0, 0, 0];
+    shim.extend_from_slice(&inner);
+    let plain = tcp_v4(b"");
+    let mut f = plain[..12].to_vec();
+    f.extend_from_slice(&[0x88, 0x47]);
+    f.extend_from_slice(&shim);
+    assert_eq!(decode(Linktype::ETHERNET, &f).unwrap().payload_len, 2);
+    // A stack that never ends is refused, not looped over.
+    let endless = with_shim([0x88, 0x47], &[0u8; 80]);
+    assert!(decode(Linktype::ETHERNET, &endless).is_err());
+}
+
+#[test]
+fn pppoe_session() {
+    let f = with_shim([0x88, 0x64], &[0x11, 0, 0, 1, 0, 40, 0x00, 0x21]);
+    assert_eq!(decode(Linktype::ETHERNET, &f).unwrap().payload_len, 6);
+    let lcp = with_shim([0x88, 0x64], &[0x11, 0, 0, 1, 0, 40, 0xc0, 0x21]);
+    assert_eq!(decode(Linktype::ETHERNET, &lcp).unwrap_err(), Skip::NotIp);
+}
+
+#[test]
+fn gre_carrying_ethernet_is_opened() {
+    let inner = tcp_v4(b"inner!!");
+    let mut gre = vec![0x00, 0x00, 0x65, 0x58];
+    gre.extend_from_slice(&inner);
+    let outer = PacketBuilder::ethernet2([1; 6], [2; 6]).ip(etherparse::IpHeaders::Ipv4(
+        etherparse::Ipv4Header::new(
+            gre.len() as u16,
+            64,
+            etherparse::IpNumber::GRE,
+            [192, 0, 2, 1],
+            [192, 0, 2, 2],
+        )
+        .unwrap(),
+        Default::default(),
+    ));
+    let mut frame = Vec::new();
+    outer
+        .write(&mut frame, etherparse::IpNumber::GRE, &gre)
+        .unwrap();
+    let seg = decode(Linktype::ETHERNET, &frame).unwrap();
+    // The inner connection, not the tunnel's endpoints.
+    assert_eq!(seg.src.to_string(), "10.0.0.1");
+    assert_eq!(seg.payload_len, 7);
+}
