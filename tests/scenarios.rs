@@ -365,7 +365,55 @@ fn capture_on_any_with_duplicates() {
     // Zeek sees the copies and calls them retransmissions (T, t); its
     // conn_state is unaffected.
     zeek(c, "SF", "ShADTadtFf");
-    no_findings(&r);
+    assert_eq!(c.findings, vec!["duplicate-packets"]);
+    let f = the_finding(&r, "duplicate-packets", "info");
+    assert_eq!(f.evidence["duplicates"]["client"], 6);
+    assert_eq!(f.evidence["duplicates"]["server"], 5);
+}
+
+#[test]
+fn a_data_segment_lost_by_the_capture_is_a_capture_gap() {
+    // graceful-server.pcap without frame 6, the server's 51-byte reply: the
+    // client acked it and nobody retransmitted it, so the capture lost it.
+    let bytes = std::fs::read(common::testdata("graceful-server.pcap")).unwrap();
+    let mut out = bytes[..24].to_vec();
+    let (mut at, mut frame) = (24, 0);
+    while at + 16 <= bytes.len() {
+        let caplen = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        frame += 1;
+        if frame != 6 {
+            out.extend_from_slice(&bytes[at..at + 16 + caplen]);
+        }
+        at += 16 + caplen;
+    }
+    let dir = std::env::temp_dir().join(format!("finscope-gap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("lossy.pcap");
+    std::fs::write(&f, out).unwrap();
+    let r = common::parse_jsonl(&common::run(&[
+        "analyze",
+        "--format",
+        "jsonl",
+        f.to_str().unwrap(),
+    ]));
+    let c = r.only();
+    assert_eq!(c.missed_bytes, 51);
+    assert_eq!(c.bytes, sides(38, 0));
+    assert_eq!(c.retransmitted_bytes, sides(0, 0));
+    // The close is still graceful: the gap explains nothing away.
+    verdict(
+        c,
+        "complete",
+        "graceful",
+        Some("server"),
+        Some("server"),
+        ("CLOSED", "TIME-WAIT"),
+    );
+    let g = the_finding(&r, "capture-gap", "info");
+    assert_eq!(g.evidence["missed_bytes"]["server"], 51);
+    assert_eq!(g.evidence["missed_bytes"]["client"], 0);
+    // Zeek marks the gap in its history too ('g', the server's side).
+    assert!(c.zeek.history.contains('g'), "{}", c.zeek.history);
 }
 
 #[test]

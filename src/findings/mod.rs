@@ -52,10 +52,12 @@ pub enum FindingKind {
     Refused,
     NoAnswer,
     Midstream,
+    CaptureGap,
+    DuplicatePackets,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 9] = [
+    pub const ALL: [FindingKind; 11] = [
         FindingKind::HalfClose,
         FindingKind::CloseWaitStall,
         FindingKind::FinUnacked,
@@ -65,6 +67,8 @@ impl FindingKind {
         FindingKind::Refused,
         FindingKind::NoAnswer,
         FindingKind::Midstream,
+        FindingKind::CaptureGap,
+        FindingKind::DuplicatePackets,
     ];
 
     pub fn name(self) -> &'static str {
@@ -78,6 +82,8 @@ impl FindingKind {
             FindingKind::Refused => "refused",
             FindingKind::NoAnswer => "no-answer",
             FindingKind::Midstream => "midstream",
+            FindingKind::CaptureGap => "capture-gap",
+            FindingKind::DuplicatePackets => "duplicate-packets",
         }
     }
 
