@@ -117,6 +117,13 @@ impl Sink for Null {
         black_box(r.id);
         Ok(())
     }
+    fn host_findings(
+        &mut self,
+        _: &[finscope::findings::Finding],
+        _: finscope::capture::Precision,
+    ) -> std::io::Result<()> {
+        Ok(())
+    }
     fn finish(&mut self, _: &Summary) -> std::io::Result<()> {
         Ok(())
     }

@@ -27,7 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'finscope' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyze capture files and report how every TCP connection opened and ended')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
-            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff), or a subcommand''s (`man analyze`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -45,6 +45,8 @@ Register-ArgumentCompleter -Native -CommandName 'finscope' -ScriptBlock {
             [CompletionResult]::new('--stall', '--stall', [CompletionResultType]::ParameterName, 'How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled')
             [CompletionResult]::new('--fin-retries', '--fin-retries', [CompletionResultType]::ParameterName, 'FIN retransmissions that make a finding a warning')
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Connections idle this long leave the table (verdict idle-timeout if they never closed)')
+            [CompletionResult]::new('--tw-accumulation', '--tw-accumulation', [CompletionResultType]::ParameterName, 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once')
+            [CompletionResult]::new('--cw-accumulation', '--cw-accumulation', [CompletionResultType]::ParameterName, 'Warn when a host holds this many connections in CLOSE-WAIT at once')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Cap on connections tracked at once; evictions are counted and reported')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print the summary only')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print the summary only')
@@ -73,7 +75,7 @@ Register-ArgumentCompleter -Native -CommandName 'finscope' -ScriptBlock {
         'finscope;help' {
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyze capture files and report how every TCP connection opened and ended')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
-            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff), or a subcommand''s (`man analyze`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }

@@ -61,7 +61,7 @@ _finscope() {
             return 0
             ;;
         finscope__subcmd__analyze)
-            opts="-r -f -c -q -h -V --read --filter --count --format --quiet --all --connections --progress --color --time-wait --stall --fin-retries --idle-timeout --max-connections --help --version"
+            opts="-r -f -c -q -h -V --read --filter --count --format --quiet --all --connections --progress --color --time-wait --stall --fin-retries --idle-timeout --tw-accumulation --cw-accumulation --max-connections --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -116,6 +116,14 @@ _finscope() {
                     return 0
                     ;;
                 --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tw-accumulation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cw-accumulation)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

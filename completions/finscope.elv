@@ -24,7 +24,7 @@ set edit:completion:arg-completer[finscope] = {|@words|
             cand --version 'Print version'
             cand analyze 'Analyze capture files and report how every TCP connection opened and ended'
             cand completions 'Print shell completions'
-            cand man 'Print the man page (roff)'
+            cand man 'Print the man page (roff), or a subcommand''s (`man analyze`)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'finscope;analyze'= {
@@ -41,6 +41,8 @@ set edit:completion:arg-completer[finscope] = {|@words|
             cand --stall 'How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled'
             cand --fin-retries 'FIN retransmissions that make a finding a warning'
             cand --idle-timeout 'Connections idle this long leave the table (verdict idle-timeout if they never closed)'
+            cand --tw-accumulation 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once'
+            cand --cw-accumulation 'Warn when a host holds this many connections in CLOSE-WAIT at once'
             cand --max-connections 'Cap on connections tracked at once; evictions are counted and reported'
             cand -q 'Print the summary only'
             cand --quiet 'Print the summary only'
@@ -66,7 +68,7 @@ set edit:completion:arg-completer[finscope] = {|@words|
         &'finscope;help'= {
             cand analyze 'Analyze capture files and report how every TCP connection opened and ended'
             cand completions 'Print shell completions'
-            cand man 'Print the man page (roff)'
+            cand man 'Print the man page (roff), or a subcommand''s (`man analyze`)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'finscope;help;analyze'= {

@@ -28,7 +28,7 @@ complete -c finscope -n "__fish_finscope_needs_command" -s h -l help -d 'Print h
 complete -c finscope -n "__fish_finscope_needs_command" -s V -l version -d 'Print version'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "analyze" -d 'Analyze capture files and report how every TCP connection opened and ended'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "completions" -d 'Print shell completions'
-complete -c finscope -n "__fish_finscope_needs_command" -f -a "man" -d 'Print the man page (roff)'
+complete -c finscope -n "__fish_finscope_needs_command" -f -a "man" -d 'Print the man page (roff), or a subcommand\'s (`man analyze`)'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -s r -l read -d 'Read this capture file (tcpdump\'s -r); may be repeated' -r
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -s f -l filter -d 'Only analyze packets matching this pcap-filter expression (needs the `live` feature, built with libpcap)' -r
@@ -47,6 +47,8 @@ complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l time-wait 
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l stall -d 'How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled' -r
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l fin-retries -d 'FIN retransmissions that make a finding a warning' -r
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l idle-timeout -d 'Connections idle this long leave the table (verdict idle-timeout if they never closed)' -r
+complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l tw-accumulation -d 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once' -r
+complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l cw-accumulation -d 'Warn when a host holds this many connections in CLOSE-WAIT at once' -r
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l max-connections -d 'Cap on connections tracked at once; evictions are counted and reported' -r
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -s q -l quiet -d 'Print the summary only'
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l all -d 'Show every row of the table report instead of the top ones'
@@ -59,5 +61,5 @@ complete -c finscope -n "__fish_finscope_using_subcommand man" -s h -l help -d '
 complete -c finscope -n "__fish_finscope_using_subcommand man" -s V -l version -d 'Print version'
 complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze completions man help" -f -a "analyze" -d 'Analyze capture files and report how every TCP connection opened and ended'
 complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze completions man help" -f -a "man" -d 'Print the man page (roff), or a subcommand\'s (`man analyze`)'
 complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -41,9 +41,20 @@ pub fn run(cli: Cli) -> ExitStatus {
             clap_complete::generate(shell, &mut cmd, "finscope", &mut io::stdout());
             ExitStatus::Ok
         }
-        Command::Man => {
-            let man = clap_mangen::Man::new(Cli::command());
-            match man.render(&mut io::stdout()) {
+        Command::Man { command } => {
+            let root = Cli::command();
+            let page = match command.as_deref() {
+                None => root,
+                Some(name) => match root.find_subcommand(name) {
+                    // `finscope-analyze(1)`, as git and cargo name theirs.
+                    Some(sub) => sub.clone().name(format!("finscope-{name}")),
+                    None => {
+                        eprintln!("finscope: no command named {name:?}");
+                        return ExitStatus::Error;
+                    }
+                },
+            };
+            match clap_mangen::Man::new(page).render(&mut io::stdout()) {
                 Ok(()) => ExitStatus::Ok,
                 Err(e) if is_broken_pipe(&e) => ExitStatus::Ok,
                 Err(e) => {

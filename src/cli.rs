@@ -24,8 +24,11 @@ pub enum Command {
         /// The shell to generate completions for.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff), or a subcommand's (`man analyze`).
+    Man {
+        /// The subcommand whose page to print.
+        command: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +94,14 @@ pub struct ThresholdArgs {
     /// Connections idle this long leave the table (verdict idle-timeout if they never closed).
     #[arg(long, value_name = "DUR", default_value = "300s")]
     pub idle_timeout: String,
+
+    /// Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub tw_accumulation: u64,
+
+    /// Warn when a host holds this many connections in CLOSE-WAIT at once.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub cw_accumulation: u64,
 
     /// Cap on connections tracked at once; evictions are counted and reported.
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]

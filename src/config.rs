@@ -39,6 +39,8 @@ impl Config {
             stall: dur("stall", &a.thresholds.stall)?,
             fin_retries: a.thresholds.fin_retries,
             idle_timeout: dur("idle-timeout", &a.thresholds.idle_timeout)?,
+            tw_accumulation: a.thresholds.tw_accumulation,
+            cw_accumulation: a.thresholds.cw_accumulation,
         };
         if thresholds.idle_timeout == 0 {
             return Err("--idle-timeout must be more than 0".into());

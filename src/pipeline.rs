@@ -15,6 +15,9 @@ use crate::findings::{self, Finding, FindingKind, Thresholds};
 use crate::flow::{FlowKey, FlowTable, List, SlotId};
 use crate::report::{ConnRecord, Sink, Summary};
 
+/// Hosts listed in the summary (the highest TIME-WAIT / CLOSE-WAIT peaks).
+const HOSTS_IN_SUMMARY: usize = 20;
+
 /// How often (in capture time) the table is swept for expired connections.
 const EXPIRE_EVERY_NS: i64 = 100_000_000;
 
@@ -69,6 +72,25 @@ pub struct Counters {
     pub last_ts: Option<Timestamp>,
 }
 
+impl Counters {
+    /// Counts a finding by kind and severity.
+    fn count(&mut self, f: &Finding) {
+        if let Some(n) = self.findings.get_mut(f.kind.index()) {
+            *n += 1;
+        }
+        if let Some(n) = self.severities.get_mut(f.severity as usize) {
+            *n += 1;
+        }
+        if let Some(n) = self
+            .findings_by_severity
+            .get_mut(f.kind.index())
+            .and_then(|row| row.get_mut(f.severity as usize))
+        {
+            *n += 1;
+        }
+    }
+}
+
 /// The analysis state between packets.
 pub struct Analyzer<'s> {
     cfg: AnalysisConfig,
@@ -84,6 +106,7 @@ pub struct Analyzer<'s> {
     precision: Precision,
     sink: &'s mut dyn Sink,
     scratch: Vec<Finding>,
+    hosts: crate::findings::hosts::HostTracker,
     pub counters: Counters,
 }
 
@@ -99,6 +122,7 @@ impl<'s> Analyzer<'s> {
             precision: Precision::Micro,
             sink,
             scratch: Vec::new(),
+            hosts: Default::default(),
             counters: Counters::default(),
         }
     }
@@ -175,6 +199,11 @@ impl<'s> Analyzer<'s> {
         };
         if !conn.on_segment(side, &seg, at, captured_all) {
             self.counters.duplicates += 1;
+        }
+        let changes = conn.take_changes();
+        if !changes.is_empty() {
+            self.hosts
+                .apply(conn, changes, pkt.ts, self.cfg.thresholds.time_wait);
         }
         let list = if conn.is_finished() {
             List::Closed
@@ -284,6 +313,7 @@ impl<'s> Analyzer<'s> {
         reason: EndReason,
         judged_at: Timestamp,
     ) -> io::Result<()> {
+        self.hosts.connection_ended(conn);
         let verdict = conn.verdict(reason);
         self.scratch.clear();
         findings::evaluate(
@@ -297,20 +327,7 @@ impl<'s> Analyzer<'s> {
             *n += 1;
         }
         for f in &self.scratch {
-            if let Some(n) = self.counters.findings.get_mut(f.kind.index()) {
-                *n += 1;
-            }
-            if let Some(n) = self.counters.severities.get_mut(f.severity as usize) {
-                *n += 1;
-            }
-            if let Some(n) = self
-                .counters
-                .findings_by_severity
-                .get_mut(f.kind.index())
-                .and_then(|row| row.get_mut(f.severity as usize))
-            {
-                *n += 1;
-            }
+            self.counters.count(f);
         }
         let record = ConnRecord::new(conn, &verdict, reason, self.precision, &self.scratch);
         self.sink.connection(&record, &self.scratch)
@@ -324,7 +341,14 @@ impl<'s> Analyzer<'s> {
         for c in &rest {
             self.emit(c, EndReason::CaptureEnd, self.now)?;
         }
-        let summary = Summary::new(&self.counters, &self.cfg, files, self.precision);
+        let host_findings = self.hosts.findings(&self.cfg.thresholds, self.precision);
+        for f in &host_findings {
+            self.counters.count(f);
+        }
+        self.sink.host_findings(&host_findings, self.precision)?;
+        let mut summary = Summary::new(&self.counters, &self.cfg, files, self.precision);
+        summary.hosts = self.hosts.top(HOSTS_IN_SUMMARY, self.precision);
+        summary.untracked_host_changes = self.hosts.untracked;
         self.sink.finish(&summary)?;
         Ok(self.counters)
     }

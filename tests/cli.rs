@@ -340,6 +340,7 @@ fn completions_and_man_page_are_current() {
             vec!["completions", "powershell"],
         ),
         ("man/finscope.1", vec!["man"]),
+        ("man/finscope-analyze.1", vec!["man", "analyze"]),
     ];
     for (file, args) in files {
         let out = run(&args);

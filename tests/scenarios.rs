@@ -531,3 +531,75 @@ fn idle_timeout_ends_a_connection_and_later_packets_start_another() {
         "graceful"
     );
 }
+
+#[test]
+fn time_wait_piling_up_toward_one_server() {
+    // 150 short connections from one client, each closed by the client
+    // first: the client holds them all in TIME-WAIT toward 10.77.0.2:8080.
+    let r = analyze("tw-pileup.pcap", &["--tw-accumulation", "100"]);
+    assert_eq!(r.connections.len(), 150);
+    assert!(r
+        .connections
+        .iter()
+        .all(|c| c.time_wait.as_deref() == Some("client")));
+    let f = the_finding(&r, "time-wait-accumulation", "warning");
+    assert_eq!(f.connection, None);
+    assert_eq!(f.evidence["peak"], 150);
+    assert_eq!(f.evidence["toward"], "10.77.0.2:8080");
+    assert_eq!(f.evidence["connections"], 150);
+    assert!(
+        f.message
+            .starts_with("10.77.0.1 held 150 connections in TIME-WAIT toward 10.77.0.2:8080"),
+        "{}",
+        f.message
+    );
+    // With a TIME-WAIT shorter than the gaps between connections, they
+    // never overlap much: no finding (the 2MSL window is what piles up).
+    let short = analyze(
+        "tw-pileup.pcap",
+        &["--tw-accumulation", "100", "--time-wait", "50ms"],
+    );
+    assert!(short.findings_of("time-wait-accumulation").is_empty());
+    // Below the default threshold of 1000: silent.
+    assert!(analyze("tw-pileup.pcap", &[])
+        .findings_of("time-wait-accumulation")
+        .is_empty());
+}
+
+#[test]
+fn close_wait_piling_up_on_a_leaking_server() {
+    let r = analyze("cw-pileup.pcap", &["--cw-accumulation", "20"]);
+    assert_eq!(r.connections.len(), 30);
+    assert!(r
+        .connections
+        .iter()
+        .all(|c| c.state.server == "CLOSE-WAIT" && c.teardown == "half-closed"));
+    let f = the_finding(&r, "close-wait-accumulation", "warning");
+    assert_eq!(f.evidence["peak"], 30);
+    assert_eq!(f.evidence["connections"], 30);
+    assert!(
+        f.message
+            .starts_with("10.77.0.2 held 30 connections in CLOSE-WAIT"),
+        "{}",
+        f.message
+    );
+    assert!(analyze("cw-pileup.pcap", &[])
+        .findings_of("close-wait-accumulation")
+        .is_empty());
+    // Clean captures stay silent at any threshold.
+    for clean in [
+        "graceful-client.pcap",
+        "half-close.pcap",
+        "any-duplicates.pcap",
+    ] {
+        let r = analyze(clean, &["--tw-accumulation", "2", "--cw-accumulation", "2"]);
+        assert!(
+            r.findings_of("time-wait-accumulation").is_empty(),
+            "{clean}"
+        );
+        assert!(
+            r.findings_of("close-wait-accumulation").is_empty(),
+            "{clean}"
+        );
+    }
+}

@@ -19,6 +19,13 @@ impl Sink for Render {
         r.write_json(&mut self.0);
         Ok(())
     }
+    fn host_findings(
+        &mut self,
+        _: &[Finding],
+        _: finscope::capture::Precision,
+    ) -> std::io::Result<()> {
+        Ok(())
+    }
     fn finish(&mut self, _: &Summary) -> std::io::Result<()> {
         Ok(())
     }

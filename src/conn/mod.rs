@@ -191,6 +191,26 @@ impl CloseWaitWatch {
     }
 }
 
+/// Endpoint state changes that host-level counts follow, as bits: for each
+/// kind, the client's bit, then the server's (`<< 1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Changes(pub u8);
+
+impl Changes {
+    pub const TIME_WAIT: u8 = 0b00_0001;
+    pub const CLOSE_WAIT_IN: u8 = 0b00_0100;
+    pub const CLOSE_WAIT_OUT: u8 = 0b01_0000;
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether `dir` had the change `kind` (one of the constants).
+    pub fn has(self, kind: u8, dir: Dir) -> bool {
+        self.0 & (kind << dir.index()) != 0
+    }
+}
+
 /// Why a connection left the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -234,6 +254,8 @@ pub struct Connection {
     /// Both ends are done (kept here so the per-packet path reads one
     /// field, not both endpoints).
     finished: bool,
+    /// [`Changes`] bits not yet taken.
+    changes: u8,
     /// Index 0 is the client, 1 the server.
     pub ep: [Endpoint; 2],
     /// When the client acknowledged the server's SYN (handshake complete).
@@ -286,6 +308,7 @@ impl Connection {
             first_seen: at,
             last_seen: at.ts,
             finished: false,
+            changes: 0,
             ep: Default::default(),
             established: None,
             half_close: None,
@@ -355,7 +378,26 @@ impl Connection {
     }
 
     fn set_state(&mut self, dir: Dir, to: TcpState) {
+        let from = self.ep[dir.index()].state;
+        if from == to {
+            return;
+        }
         self.ep[dir.index()].state = to;
+        let side = dir.index() as u8;
+        if to == TcpState::TimeWait {
+            self.changes |= Changes::TIME_WAIT << side;
+        }
+        if to == TcpState::CloseWait {
+            self.changes |= Changes::CLOSE_WAIT_IN << side;
+        }
+        if from == TcpState::CloseWait {
+            self.changes |= Changes::CLOSE_WAIT_OUT << side;
+        }
+    }
+
+    /// The state changes host-level counts care about since the last call.
+    pub fn take_changes(&mut self) -> Changes {
+        Changes(std::mem::take(&mut self.changes))
     }
 
     /// Feeds one segment sent by `side`. `captured_all` is false when the

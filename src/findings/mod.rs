@@ -4,6 +4,7 @@
 //! capture time it is judged at and the thresholds. Rules cite the RFC
 //! clause or the trap (`taxonomy.md`) they guard.
 
+pub mod hosts;
 mod rules;
 
 use std::fmt;
@@ -54,10 +55,12 @@ pub enum FindingKind {
     Midstream,
     CaptureGap,
     DuplicatePackets,
+    TimeWaitAccumulation,
+    CloseWaitAccumulation,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 11] = [
+    pub const ALL: [FindingKind; 13] = [
         FindingKind::HalfClose,
         FindingKind::CloseWaitStall,
         FindingKind::FinUnacked,
@@ -69,6 +72,8 @@ impl FindingKind {
         FindingKind::Midstream,
         FindingKind::CaptureGap,
         FindingKind::DuplicatePackets,
+        FindingKind::TimeWaitAccumulation,
+        FindingKind::CloseWaitAccumulation,
     ];
 
     pub fn name(self) -> &'static str {
@@ -84,6 +89,8 @@ impl FindingKind {
             FindingKind::Midstream => "midstream",
             FindingKind::CaptureGap => "capture-gap",
             FindingKind::DuplicatePackets => "duplicate-packets",
+            FindingKind::TimeWaitAccumulation => "time-wait-accumulation",
+            FindingKind::CloseWaitAccumulation => "close-wait-accumulation",
         }
     }
 
@@ -125,6 +132,11 @@ pub struct Thresholds {
     pub fin_retries: u32,
     /// Idle connections leave the table after this (`--idle-timeout`), in ns.
     pub idle_timeout: i64,
+    /// TIME-WAITs a host may hold toward one server ip:port at once
+    /// (`--tw-accumulation`).
+    pub tw_accumulation: u64,
+    /// CLOSE-WAITs a host may hold at once (`--cw-accumulation`).
+    pub cw_accumulation: u64,
 }
 
 impl Default for Thresholds {
@@ -134,6 +146,8 @@ impl Default for Thresholds {
             stall: 60_000_000_000,
             fin_retries: 3,
             idle_timeout: 300_000_000_000,
+            tw_accumulation: 1000,
+            cw_accumulation: 100,
         }
     }
 }

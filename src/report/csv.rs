@@ -78,6 +78,11 @@ impl<W: Write> Sink for CsvSink<W> {
         writeln!(self.out, "{}", cols.join(","))
     }
 
+    /// CSV is one row per connection; host findings are in the other formats.
+    fn host_findings(&mut self, _: &[Finding], _: crate::capture::Precision) -> io::Result<()> {
+        Ok(())
+    }
+
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
         if !self.header_done {
             writeln!(self.out, "{HEADER}")?;

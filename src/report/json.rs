@@ -47,6 +47,22 @@ impl<W: Write> Sink for JsonlSink<W> {
         Ok(())
     }
 
+    fn host_findings(
+        &mut self,
+        findings: &[Finding],
+        precision: crate::capture::Precision,
+    ) -> io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        for f in findings {
+            serde_json::to_writer(&mut self.out, &FindingRecord::new(f, precision))
+                .map_err(to_io)?;
+            self.out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         serde_json::to_writer(&mut self.out, summary).map_err(to_io)?;
         self.out.write_all(b"\n")?;
@@ -87,6 +103,24 @@ impl<W: Write> Sink for JsonSink<W> {
             self.findings.push((
                 record.id,
                 serde_json::to_vec(&FindingRecord::new(f, record.precision)).map_err(to_io)?,
+            ));
+        }
+        Ok(())
+    }
+
+    fn host_findings(
+        &mut self,
+        findings: &[Finding],
+        precision: crate::capture::Precision,
+    ) -> io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        for f in findings {
+            // Host findings follow the connections' findings.
+            self.findings.push((
+                u64::MAX,
+                serde_json::to_vec(&FindingRecord::new(f, precision)).map_err(to_io)?,
             ));
         }
         Ok(())

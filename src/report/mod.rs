@@ -28,6 +28,8 @@ pub trait Sink {
     /// A connection has finished (or the capture ended); `findings` are its
     /// findings.
     fn connection(&mut self, record: &ConnRecord<'_>, findings: &[Finding]) -> io::Result<()>;
+    /// Host-level findings, once, before [`Sink::finish`].
+    fn host_findings(&mut self, findings: &[Finding], precision: Precision) -> io::Result<()>;
     /// The analysis is over.
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
 }
@@ -84,6 +86,8 @@ pub struct ThresholdsRecord {
     pub stall_s: f64,
     pub fin_retries: u32,
     pub idle_timeout_s: f64,
+    pub tw_accumulation: u64,
+    pub cw_accumulation: u64,
     pub max_connections: usize,
 }
 
@@ -114,6 +118,11 @@ pub struct Summary {
     pub severity: BTreeMap<&'static str, u64>,
     pub evictions: Evictions,
     pub thresholds: ThresholdsRecord,
+    /// Hosts with the most connections in TIME-WAIT (toward one server) or
+    /// CLOSE-WAIT at once, highest first.
+    pub hosts: Vec<crate::findings::hosts::HostRow>,
+    /// Host state changes not followed because too many hosts were seen.
+    pub untracked_host_changes: u64,
 }
 
 impl Summary {
@@ -186,8 +195,12 @@ impl Summary {
                 stall_s: th.stall as f64 / 1e9,
                 fin_retries: th.fin_retries,
                 idle_timeout_s: th.idle_timeout as f64 / 1e9,
+                tw_accumulation: th.tw_accumulation,
+                cw_accumulation: th.cw_accumulation,
                 max_connections: cfg.max_connections,
             },
+            hosts: Vec::new(),
+            untracked_host_changes: 0,
         }
     }
 }

@@ -271,6 +271,13 @@ mod tests {
             self.0 += 1;
             Ok(())
         }
+        fn host_findings(
+            &mut self,
+            _: &[Finding],
+            _: crate::capture::Precision,
+        ) -> std::io::Result<()> {
+            Ok(())
+        }
         fn finish(&mut self, _: &Summary) -> std::io::Result<()> {
             Ok(())
         }

@@ -121,24 +121,30 @@ fn n(v: u64) -> String {
     out
 }
 
+impl<W: Write> TableSink<W> {
+    fn keep(&mut self, f: &Finding) {
+        let Some(rows) = self.findings.get_mut(f.kind.index()) else {
+            return;
+        };
+        rows.push(FindingRow {
+            severity: f.severity,
+            kind: f.kind,
+            connection: f.connection,
+            ts: f.ts,
+            message: f.message.clone(),
+        });
+        if !self.opts.all && rows.len() > 8 * TOP_PER_KIND {
+            Self::rank(rows);
+            rows.truncate(TOP_PER_KIND);
+        }
+    }
+}
+
 impl<W: Write> Sink for TableSink<W> {
     fn connection(&mut self, r: &ConnRecord<'_>, findings: &[Finding]) -> io::Result<()> {
         self.precision = r.precision;
         for f in findings {
-            let Some(rows) = self.findings.get_mut(f.kind.index()) else {
-                continue;
-            };
-            rows.push(FindingRow {
-                severity: f.severity,
-                kind: f.kind,
-                connection: f.connection,
-                ts: f.ts,
-                message: f.message.clone(),
-            });
-            if !self.opts.all && rows.len() > 8 * TOP_PER_KIND {
-                Self::rank(rows);
-                rows.truncate(TOP_PER_KIND);
-            }
+            self.keep(f);
         }
         let server = r.server.0;
         let known = self.servers.len() < MAX_SERVERS || self.servers.contains_key(&server);
@@ -168,6 +174,14 @@ impl<W: Write> Sink for TableSink<W> {
                     kinds.join(", "),
                 ]);
             }
+        }
+        Ok(())
+    }
+
+    fn host_findings(&mut self, findings: &[Finding], precision: Precision) -> io::Result<()> {
+        self.precision = precision;
+        for f in findings {
+            self.keep(f);
         }
         Ok(())
     }
@@ -408,6 +422,48 @@ impl<W: Write> Sink for TableSink<W> {
                     self.out,
                     "({} connections to further servers are not itemized)",
                     n(self.servers_lumped)
+                )?;
+            }
+        }
+
+        if !s.hosts.is_empty() {
+            writeln!(self.out, "\nHosts (most connections held at once)")?;
+            let mut t = self.table();
+            t.set_header(vec![
+                "host",
+                "TIME-WAIT peak",
+                "toward",
+                "at",
+                "CLOSE-WAIT peak",
+                "at",
+            ]);
+            let limit = if self.opts.all {
+                s.hosts.len()
+            } else {
+                TOP_SERVERS
+            };
+            for h in s.hosts.iter().take(limit) {
+                let time = |t: &Option<String>| {
+                    t.as_deref()
+                        .and_then(|t| t.get(11..23))
+                        .unwrap_or("")
+                        .to_string()
+                };
+                t.add_row(vec![
+                    Cell::new(h.host.to_string()),
+                    Cell::new(n(h.time_wait_peak)).set_alignment(CellAlignment::Right),
+                    Cell::new(h.time_wait_toward.clone().unwrap_or_default()),
+                    Cell::new(time(&h.time_wait_peak_at)),
+                    Cell::new(n(h.close_wait_peak)).set_alignment(CellAlignment::Right),
+                    Cell::new(time(&h.close_wait_peak_at)),
+                ]);
+            }
+            writeln!(self.out, "{t}")?;
+            if s.hosts.len() > limit {
+                writeln!(
+                    self.out,
+                    "… and {} more hosts (--all)",
+                    s.hosts.len() - limit
                 )?;
             }
         }

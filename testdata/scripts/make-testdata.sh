@@ -144,6 +144,8 @@ NFT
         ip netns exec $CLI $app client no-answer 10.77.0.2 $PORT
         stop_capture 0.5
         ;;
+    tw-pileup) simple tw-pileup tw-pileup ;;
+    cw-pileup) simple cw-pileup cw-pileup ;;
     fin-unacked)
         # After the exchange nftables drops everything the server's host
         # receives: the client's FIN is never acked and is retransmitted.
@@ -202,7 +204,7 @@ NFT
     echo "recorded $1"
 }
 
-ALL="graceful-client graceful-server three-way-close half-close close-wait rst-client rst-server rst-unread refused no-answer fin-unacked midstream ipv6 any-duplicates nanosecond snaplen pcapng"
+ALL="graceful-client graceful-server three-way-close half-close close-wait rst-client rst-server rst-unread refused no-answer fin-unacked midstream tw-pileup cw-pileup ipv6 any-duplicates nanosecond snaplen pcapng"
 for s in ${@:-$ALL}; do
     scenario "$s"
 done

@@ -49,9 +49,30 @@ def connect(host, port, timeout=5.0):
     return c
 
 
+PILEUP = 150
+
+
 def server(mode, host, port):
     s = listener(host, port)
     print("ready", flush=True)
+    if mode == "tw-pileup":
+        # Serve PILEUP short connections; the client closes each first.
+        for _ in range(PILEUP):
+            c, _ = s.accept()
+            c.recv(65536)
+            c.sendall(RESPONSE)
+            recv_until_eof(c)
+            c.close()
+        return
+    if mode == "cw-pileup":
+        # A leaking server: it never closes what its clients closed.
+        leaked = []
+        for _ in range(PILEUP // 5):
+            c, _ = s.accept()
+            recv_until_eof(c)
+            leaked.append(c)
+        time.sleep(30)
+        return
     c, _ = s.accept()
     if mode in ("graceful-client", "ipv6", "nano", "pcapng", "any", "midstream"):
         c.recv(65536)
@@ -115,6 +136,25 @@ def server(mode, host, port):
 
 
 def client(mode, host, port):
+    if mode == "tw-pileup":
+        # Each connection closes from this side first: this host keeps one
+        # TIME-WAIT per connection, all toward the same server port.
+        for _ in range(PILEUP):
+            c = connect(host, port)
+            c.sendall(REQUEST)
+            c.recv(65536)
+            c.close()
+            time.sleep(0.01)
+        time.sleep(0.3)
+        return
+    if mode == "cw-pileup":
+        for _ in range(PILEUP // 5):
+            c = connect(host, port)
+            c.sendall(REQUEST)
+            c.close()
+            time.sleep(0.02)
+        time.sleep(0.5)
+        return
     if mode == "refused":
         try:
             connect(host, port)

@@ -1,0 +1,280 @@
+//! Host-level counts in capture time: how many connections a host held in
+//! TIME-WAIT toward one server ip:port at once (ephemeral ports run out
+//! there: RFC 6191 §1), and how many in CLOSE-WAIT (an application that does
+//! not close its sockets). Their peaks become host findings at the end.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::{secs, Finding, FindingKind, Severity, Thresholds};
+use crate::capture::{Precision, Timestamp};
+use crate::conn::{Changes, Connection, Dir, TcpState};
+use crate::flow::SocketAddr;
+
+/// Distinct (host, server) pairs and hosts followed; beyond, new ones are
+/// counted as untracked so memory stays bounded.
+const MAX_KEYS: usize = 100_000;
+
+#[derive(Debug, Default)]
+struct TimeWaitPile {
+    /// When each TIME-WAIT still running began, oldest first (they all
+    /// last the same 2MSL, so they also end in this order).
+    running: VecDeque<Timestamp>,
+    peak: usize,
+    peak_at: Timestamp,
+    total: u64,
+}
+
+#[derive(Debug, Default)]
+struct CloseWaitPile {
+    now: u64,
+    peak: u64,
+    peak_at: Timestamp,
+    total: u64,
+}
+
+/// One row of the summary's `hosts` list.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostRow {
+    pub host: IpAddr,
+    /// Most TIME-WAITs held at once toward one server, and which.
+    pub time_wait_peak: u64,
+    pub time_wait_toward: Option<String>,
+    pub time_wait_peak_at: Option<String>,
+    pub close_wait_peak: u64,
+    pub close_wait_peak_at: Option<String>,
+}
+
+/// Follows TIME-WAIT and CLOSE-WAIT per host as connections change state.
+#[derive(Debug, Default)]
+pub struct HostTracker {
+    time_wait: HashMap<(IpAddr, SocketAddr), TimeWaitPile, ahash::RandomState>,
+    close_wait: HashMap<IpAddr, CloseWaitPile, ahash::RandomState>,
+    /// State changes not counted because the maps were full.
+    pub untracked: u64,
+}
+
+impl HostTracker {
+    /// Applies a connection's state changes at `at`. `window` is 2MSL.
+    pub fn apply(&mut self, c: &Connection, changes: Changes, at: Timestamp, window: i64) {
+        for dir in [Dir::Client, Dir::Server] {
+            let host = c.addr(dir).ip;
+            if changes.has(Changes::TIME_WAIT, dir) {
+                // Toward the server: for a client holder that is where its
+                // ephemeral ports run out; a server holder is listed
+                // under its own address.
+                self.time_wait_began(host, c.server, at, window);
+            }
+            if changes.has(Changes::CLOSE_WAIT_IN, dir) {
+                self.close_wait_in(host, at);
+            }
+            if changes.has(Changes::CLOSE_WAIT_OUT, dir) {
+                self.close_wait_out(host);
+            }
+        }
+    }
+
+    /// A connection leaves the table: a side still in CLOSE-WAIT stops
+    /// counting (its record says it never closed).
+    pub fn connection_ended(&mut self, c: &Connection) {
+        for dir in [Dir::Client, Dir::Server] {
+            if c.endpoint(dir).state == TcpState::CloseWait {
+                self.close_wait_out(c.addr(dir).ip);
+            }
+        }
+    }
+
+    fn time_wait_began(&mut self, host: IpAddr, toward: SocketAddr, at: Timestamp, window: i64) {
+        let key = (host, toward);
+        if self.time_wait.len() >= MAX_KEYS && !self.time_wait.contains_key(&key) {
+            self.untracked += 1;
+            return;
+        }
+        let pile = self.time_wait.entry(key).or_default();
+        while pile
+            .running
+            .front()
+            .is_some_and(|start| start.add_nanos(window) <= at)
+        {
+            pile.running.pop_front();
+        }
+        pile.running.push_back(at);
+        pile.total += 1;
+        if pile.running.len() > pile.peak {
+            pile.peak = pile.running.len();
+            pile.peak_at = at;
+        }
+    }
+
+    fn close_wait_in(&mut self, host: IpAddr, at: Timestamp) {
+        if self.close_wait.len() >= MAX_KEYS && !self.close_wait.contains_key(&host) {
+            self.untracked += 1;
+            return;
+        }
+        let pile = self.close_wait.entry(host).or_default();
+        pile.now += 1;
+        pile.total += 1;
+        if pile.now > pile.peak {
+            pile.peak = pile.now;
+            pile.peak_at = at;
+        }
+    }
+
+    fn close_wait_out(&mut self, host: IpAddr) {
+        if let Some(pile) = self.close_wait.get_mut(&host) {
+            pile.now = pile.now.saturating_sub(1);
+        }
+    }
+
+    /// The host findings: peaks at or over the thresholds.
+    pub fn findings(&self, th: &Thresholds, precision: Precision) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let mut tw: Vec<_> = self
+            .time_wait
+            .iter()
+            .filter(|(_, p)| p.peak as u64 >= th.tw_accumulation)
+            .collect();
+        tw.sort_by(|a, b| b.1.peak.cmp(&a.1.peak).then(a.0.cmp(b.0)));
+        for ((host, toward), p) in tw {
+            out.push(Finding {
+                kind: FindingKind::TimeWaitAccumulation,
+                severity: Severity::Warning,
+                connection: None,
+                host: Some(*host),
+                ts: p.peak_at,
+                message: format!(
+                    "{host} held {} connections in TIME-WAIT toward {toward} at once (--time-wait {}); each pins a local port until 2MSL passes, so new connections to that server can run out of ephemeral ports",
+                    p.peak,
+                    secs(th.time_wait)
+                ),
+                evidence: json!({"peak": p.peak, "peak_at": p.peak_at.rfc3339(precision).to_string(),
+                                 "toward": toward.to_string(), "connections": p.total,
+                                 "threshold": th.tw_accumulation, "time_wait_s": th.time_wait as f64 / 1e9}),
+            });
+        }
+        let mut cw: Vec<_> = self
+            .close_wait
+            .iter()
+            .filter(|(_, p)| p.peak >= th.cw_accumulation)
+            .collect();
+        cw.sort_by(|a, b| b.1.peak.cmp(&a.1.peak).then(a.0.cmp(b.0)));
+        for (host, p) in cw {
+            out.push(Finding {
+                kind: FindingKind::CloseWaitAccumulation,
+                severity: Severity::Warning,
+                connection: None,
+                host: Some(*host),
+                ts: p.peak_at,
+                message: format!(
+                    "{host} held {} connections in CLOSE-WAIT at once: its peers closed and the application did not close its sockets",
+                    p.peak
+                ),
+                evidence: json!({"peak": p.peak, "peak_at": p.peak_at.rfc3339(precision).to_string(),
+                                 "connections": p.total, "threshold": th.cw_accumulation}),
+            });
+        }
+        out
+    }
+
+    /// The hosts with the highest peaks, for reports.
+    pub fn top(&self, n: usize, precision: Precision) -> Vec<HostRow> {
+        let mut rows: HashMap<IpAddr, HostRow> = HashMap::new();
+        let blank = |host: IpAddr| HostRow {
+            host,
+            time_wait_peak: 0,
+            time_wait_toward: None,
+            time_wait_peak_at: None,
+            close_wait_peak: 0,
+            close_wait_peak_at: None,
+        };
+        for ((host, toward), p) in &self.time_wait {
+            let row = rows.entry(*host).or_insert_with(|| blank(*host));
+            if p.peak as u64 > row.time_wait_peak {
+                row.time_wait_peak = p.peak as u64;
+                row.time_wait_toward = Some(toward.to_string());
+                row.time_wait_peak_at = Some(p.peak_at.rfc3339(precision).to_string());
+            }
+        }
+        for (host, p) in &self.close_wait {
+            let row = rows.entry(*host).or_insert_with(|| blank(*host));
+            row.close_wait_peak = p.peak;
+            row.close_wait_peak_at = Some(p.peak_at.rfc3339(precision).to_string());
+        }
+        let mut rows: Vec<HostRow> = rows
+            .into_values()
+            .filter(|r| r.time_wait_peak + r.close_wait_peak > 0)
+            .collect();
+        rows.sort_by(|a, b| {
+            (b.time_wait_peak.max(b.close_wait_peak))
+                .cmp(&a.time_wait_peak.max(a.close_wait_peak))
+                .then(a.host.cmp(&b.host))
+        });
+        rows.truncate(n);
+        rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sa(s: &str) -> SocketAddr {
+        let a: std::net::SocketAddr = s.parse().unwrap();
+        SocketAddr {
+            ip: a.ip(),
+            port: a.port(),
+        }
+    }
+
+    #[test]
+    fn time_wait_peak_counts_only_windows_running_at_once() {
+        let mut h = HostTracker::default();
+        let host: IpAddr = "10.0.0.1".parse().unwrap();
+        let server = sa("10.0.0.2:80");
+        let s = 1_000_000_000;
+        // Three within 60 s of each other, then two after the first ended.
+        for t in [0, 10, 20, 65, 70] {
+            h.time_wait_began(host, server, Timestamp(t * s), 60 * s);
+        }
+        let th = Thresholds {
+            tw_accumulation: 4,
+            ..Thresholds::default()
+        };
+        assert!(
+            h.findings(&th, Precision::Micro).is_empty(),
+            "peak is 4? no: at 65 s the first (0 s) has ended"
+        );
+        let th = Thresholds {
+            tw_accumulation: 3,
+            ..Thresholds::default()
+        };
+        let f = h.findings(&th, Precision::Micro);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["peak"], 3);
+        assert_eq!(f[0].evidence["connections"], 5);
+        assert_eq!(f[0].ts, Timestamp(20 * s));
+    }
+
+    #[test]
+    fn close_wait_counts_up_and_down() {
+        let mut h = HostTracker::default();
+        let host: IpAddr = "10.0.0.2".parse().unwrap();
+        h.close_wait_in(host, Timestamp(1));
+        h.close_wait_in(host, Timestamp(2));
+        h.close_wait_out(host);
+        h.close_wait_in(host, Timestamp(3));
+        h.close_wait_in(host, Timestamp(4));
+        let th = Thresholds {
+            cw_accumulation: 3,
+            ..Thresholds::default()
+        };
+        let f = h.findings(&th, Precision::Micro);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["peak"], 3);
+        assert_eq!(f[0].ts, Timestamp(4));
+        assert_eq!(h.top(10, Precision::Micro)[0].close_wait_peak, 3);
+    }
+}
