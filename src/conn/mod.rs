@@ -96,6 +96,11 @@ pub struct Rst {
     pub accepted: bool,
     /// Whether the peer had sent data after this endpoint's FIN.
     pub after_peer_data: bool,
+    pub ttl: u8,
+    /// Bytes the peer had sent that this endpoint had not acknowledged.
+    pub unacked_peer_bytes: u32,
+    /// When the peer last sent new data before the RST.
+    pub peer_last_data: Option<Event>,
 }
 
 /// What an endpoint sent, as seen by the observer.
@@ -122,7 +127,38 @@ pub struct Endpoint {
     /// The last segment that carried bytes never seen before.
     pub last_new_data: Option<Event>,
     pub window_scale: Option<u8>,
+    /// TTL (hop limit) of its first packet: its usual distance from the tap.
+    pub ttl: Option<u8>,
+    /// Payload at or beyond its own FIN (first time, and bytes).
+    pub data_after_fin: Option<Box<(Event, u64)>>,
+    /// Ordinary segments it sent after its own accepted RST (first, count).
+    pub after_rst: Option<Box<(Event, u32)>>,
+    /// When it advertised a zero window, and how long the peer was stuck.
+    pub zero_window: Option<Box<ZeroWindow>>,
     last_packet: Option<(Fingerprint, Timestamp)>,
+}
+
+/// An endpoint advertising a zero window (RFC 9293 §3.8.6.1): the peer may
+/// only probe until it reopens.
+#[derive(Debug, Clone, Copy)]
+pub struct ZeroWindow {
+    /// Since when the window has been zero (`None` once reopened).
+    pub since: Option<Event>,
+    /// The longest closed stretch so far, and when it began.
+    pub longest: i64,
+    pub longest_from: Timestamp,
+    /// Segments the peer sent while the window was zero (probes).
+    pub probes: u32,
+}
+
+impl ZeroWindow {
+    /// The longest zero-window stretch, counting one still open at `now`.
+    pub fn longest_at(&self, now: Timestamp) -> (i64, Timestamp) {
+        match self.since {
+            Some(s) if now.since(s.ts) > self.longest => (now.since(s.ts), s.ts),
+            _ => (self.longest, self.longest_from),
+        }
+    }
 }
 
 /// The fields that make two packets the same packet seen twice.
@@ -260,6 +296,8 @@ pub struct Connection {
     pub ep: [Endpoint; 2],
     /// When the client acknowledged the server's SYN (handshake complete).
     pub established: Option<Event>,
+    /// The handshake completed without the SYN-ACK in the capture.
+    pub synack_missed: bool,
     pub half_close: Option<Box<HalfClose>>,
     /// The side sitting in CLOSE-WAIT (only one can: the one that did not
     /// close first).
@@ -311,6 +349,7 @@ impl Connection {
             changes: 0,
             ep: Default::default(),
             established: None,
+            synack_missed: false,
             half_close: None,
             close_wait: None,
             zeek: ZeekConn::new(zeek_flip),
@@ -439,6 +478,14 @@ impl Connection {
         }
         e.last_packet = Some((fp, at.ts));
         e.packets += 1;
+        e.ttl.get_or_insert(seg.ttl);
+        // Anything but another RST after its own accepted RST: a real stack
+        // has forgotten the connection (taxonomy: suspected injection).
+        if !seg.flags.rst() && e.rst.is_some_and(|r| r.accepted) {
+            let a = e.after_rst.get_or_insert_with(|| Box::new((at, 0)));
+            a.1 += 1;
+        }
+        self.track_window(dir, seg, at);
 
         let flags = seg.flags;
         let seq = SeqNumber(seg.seq);
@@ -476,6 +523,40 @@ impl Connection {
         true
     }
 
+    /// Zero windows: the sender's own advertisement, and probes into the
+    /// peer's.
+    fn track_window(&mut self, dir: Dir, seg: &Segment<'_>, at: Event) {
+        let (d, p) = (dir.index(), dir.other().index());
+        if let Some(z) = self.ep[p].zero_window.as_deref_mut() {
+            if z.since.is_some() {
+                z.probes += 1;
+            }
+        }
+        if seg.flags.rst() || seg.flags.syn() {
+            return;
+        }
+        let e = &mut self.ep[d];
+        if seg.window == 0 {
+            let z = e.zero_window.get_or_insert_with(|| {
+                Box::new(ZeroWindow {
+                    since: None,
+                    longest: 0,
+                    longest_from: at.ts,
+                    probes: 0,
+                })
+            });
+            z.since.get_or_insert(at);
+        } else if let Some(z) = e.zero_window.as_deref_mut() {
+            if let Some(since) = z.since.take() {
+                let closed = at.ts.since(since.ts);
+                if closed > z.longest {
+                    z.longest = closed;
+                    z.longest_from = since.ts;
+                }
+            }
+        }
+    }
+
     fn on_syn(&mut self, dir: Dir, seq: SeqNumber, seg: &Segment<'_>, at: Event) {
         let synack = seg.flags.ack();
         let e = &mut self.ep[dir.index()];
@@ -501,6 +582,25 @@ impl Connection {
         let e = &mut self.ep[d];
         if e.max_ack.is_none_or(|m| ack.gt(m)) {
             e.max_ack = Some(ack);
+        }
+        // A client that sent a SYN and now acknowledges something got a
+        // SYN-ACK the capture missed (a one-sided capture, or capture loss):
+        // it is established all the same, or the verdict would claim "no
+        // answer" for a connection that carried data.
+        if self.established.is_none()
+            && dir == Dir::Client
+            && self.ep[0].syn.is_some()
+            && self.ep[1].syn.is_none()
+            && self.ep[1].rst.is_none()
+        {
+            self.established = Some(at);
+            self.synack_missed = true;
+            if self.ep[0].state == TcpState::SynSent {
+                self.set_state(Dir::Client, TcpState::Established);
+            }
+            if self.ep[1].state == TcpState::Closed {
+                self.set_state(Dir::Server, TcpState::Established);
+            }
         }
         // §3.5: the client's ACK of the server's SYN completes the handshake;
         // both ends are ESTABLISHED once it arrives.
@@ -572,6 +672,16 @@ impl Connection {
             && e.fin.is_none()
         {
             return;
+        }
+        // Payload at or beyond its own FIN: a FIN is the last byte
+        // (§3.6); keep-alives at FIN - 1 were returned above.
+        if let Some(f) = e.fin {
+            let end = seq + len;
+            if end.gt(f.seq) {
+                let bytes = u64::from(end.distance_from(f.seq.max_seq(seq)));
+                let a = e.data_after_fin.get_or_insert_with(|| Box::new((at, 0)));
+                a.1 += bytes;
+            }
         }
         let outcome = e.stream.on_data(seq, len);
         if outcome.new == 0 {
@@ -669,6 +779,18 @@ impl Connection {
             (Some(f), Some(data)) => data.ts >= f.first.ts,
             _ => false,
         };
+        // A RST with ACK acknowledges what its ack field says (§3.10.7.1:
+        // only without the ACK bit does the field mean nothing).
+        let rst_ack = seg.flags.ack().then_some(SeqNumber(seg.ack));
+        let acked = match (self.ep[d].max_ack, rst_ack) {
+            (Some(a), Some(b)) => Some(a.max_seq(b)),
+            (a, b) => a.or(b),
+        };
+        let unacked_peer_bytes = match (self.ep[p].stream.high(), acked) {
+            (Some(high), Some(acked)) => high.distance_from(acked),
+            _ => 0,
+        };
+        let peer_last_data = self.ep[p].last_new_data;
         self.ep[d].rst = Some(Rst {
             at,
             seq,
@@ -678,6 +800,9 @@ impl Connection {
             seq_is_next,
             accepted,
             after_peer_data,
+            ttl: seg.ttl,
+            unacked_peer_bytes,
+            peer_last_data,
         });
         if accepted {
             // §3.10.7.4: the receiver of an acceptable RST closes; the
@@ -694,6 +819,14 @@ impl Connection {
 }
 
 impl Connection {
+    /// The round-trip time the handshake showed at the tap (SYN to the
+    /// client's ACK of the SYN-ACK).
+    pub fn handshake_rtt(&self) -> Option<i64> {
+        let syn = self.ep[0].syn?;
+        let est = self.established?;
+        Some(est.ts.since(syn.ts))
+    }
+
     /// Bytes `dir` sent that its peer acknowledged but the capture never
     /// held (Zeek's `missed_bytes`, per direction).
     pub fn missed_bytes(&self, dir: Dir) -> u64 {

@@ -57,10 +57,14 @@ pub enum FindingKind {
     DuplicatePackets,
     TimeWaitAccumulation,
     CloseWaitAccumulation,
+    DataAfterFin,
+    RstSuspectedInjection,
+    RstDiscardsData,
+    ZeroWindowStall,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 13] = [
+    pub const ALL: [FindingKind; 17] = [
         FindingKind::HalfClose,
         FindingKind::CloseWaitStall,
         FindingKind::FinUnacked,
@@ -74,6 +78,10 @@ impl FindingKind {
         FindingKind::DuplicatePackets,
         FindingKind::TimeWaitAccumulation,
         FindingKind::CloseWaitAccumulation,
+        FindingKind::DataAfterFin,
+        FindingKind::RstSuspectedInjection,
+        FindingKind::RstDiscardsData,
+        FindingKind::ZeroWindowStall,
     ];
 
     pub fn name(self) -> &'static str {
@@ -91,6 +99,10 @@ impl FindingKind {
             FindingKind::DuplicatePackets => "duplicate-packets",
             FindingKind::TimeWaitAccumulation => "time-wait-accumulation",
             FindingKind::CloseWaitAccumulation => "close-wait-accumulation",
+            FindingKind::DataAfterFin => "data-after-fin",
+            FindingKind::RstSuspectedInjection => "rst-suspected-injection",
+            FindingKind::RstDiscardsData => "rst-discards-data",
+            FindingKind::ZeroWindowStall => "zero-window-stall",
         }
     }
 

@@ -27,6 +27,10 @@ pub fn evaluate(
         fin_retransmission(c, dir, th, out);
         fin_unacked(c, dir, now, th, out);
         close_wait_stall(c, dir, now, th, out);
+        data_after_fin(c, dir, out);
+        rst_suspected_injection(c, dir, out);
+        rst_discards_data(c, dir, out);
+        zero_window_stall(c, dir, now, th, out);
     }
     half_close(c, out);
     capture_gap(c, out);
@@ -216,6 +220,11 @@ fn fin_unacked(c: &Connection, dir: Dir, now: Timestamp, th: &Thresholds, out: &
     if fin.acked.is_some() || c.ep.iter().any(|e| e.rst.is_some_and(|r| r.accepted)) {
         return;
     }
+    // Trap: nothing from the peer was ever captured (a one-sided capture):
+    // its ACKs cannot be judged.
+    if c.endpoint(dir.other()).packets == 0 {
+        return;
+    }
     let retries = fin.count - 1;
     let waited = now.since(fin.first.ts);
     if retries < th.fin_retries && waited < th.stall {
@@ -340,5 +349,148 @@ fn duplicate_packets(c: &Connection, out: &mut Vec<Finding>) {
             c.server
         ),
         json!({"duplicates": {"client": client, "server": server}}),
+    ));
+}
+
+/// A hop-count change this large between a side's RST and its first packet
+/// marks the RST as coming from somewhere else.
+const TTL_DELTA: u8 = 5;
+
+/// RFC 9293 §3.6: a FIN is the last octet a side sends; payload at or past
+/// it is a broken stack or a forged segment.
+fn data_after_fin(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
+    let e = c.endpoint(dir);
+    let (Some(a), Some(fin)) = (e.data_after_fin.as_deref(), e.fin) else {
+        return;
+    };
+    out.push(finding(
+        c,
+        FindingKind::DataAfterFin,
+        Severity::Error,
+        a.0.ts,
+        format!(
+            "{} sent {} bytes of payload at or after its own FIN (seq {})",
+            who(c, dir),
+            a.1,
+            fin.seq.0
+        ),
+        json!({"by": dir.name(), "frame": a.0.frame, "bytes": a.1, "fin_seq": fin.seq.0}),
+    ));
+}
+
+/// Taxonomy: a RST whose sender then carries on, or whose TTL differs from
+/// that side's usual, was probably not sent by that side's stack.
+fn rst_suspected_injection(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
+    let e = c.endpoint(dir);
+    let Some(rst) = e.rst.filter(|r| r.accepted) else {
+        return;
+    };
+    let after = e.after_rst.as_deref();
+    let usual = e.ttl.unwrap_or(rst.ttl);
+    let ttl_off = usual.abs_diff(rst.ttl) > TTL_DELTA;
+    if after.is_none() && !ttl_off {
+        return;
+    }
+    let mut why = Vec::new();
+    if let Some((_, n)) = after {
+        why.push(format!(
+            "{n} more segment{} came from that side after it",
+            if *n == 1 { "" } else { "s" }
+        ));
+    }
+    if ttl_off {
+        why.push(format!(
+            "its TTL was {} where that side's packets have {usual}",
+            rst.ttl
+        ));
+    }
+    out.push(finding(
+        c,
+        FindingKind::RstSuspectedInjection,
+        Severity::Warning,
+        rst.at.ts,
+        format!("the RST from {} looks injected: {}", who(c, dir), why.join(", and ")),
+        json!({"by": dir.name(), "rst_frame": rst.at.frame, "rst_ttl": rst.ttl, "usual_ttl": usual,
+               "segments_after": after.map(|a| a.1), "first_after_frame": after.map(|a| a.0.frame)}),
+    ));
+}
+
+/// RFC 9293 §3.10.7 (and SHLD-3, §3.6): a RST throws away data in flight.
+/// Bytes the peer sent at least one round trip before the RST and the
+/// sender never acknowledged were lost with it; so is payload on the RST.
+fn rst_discards_data(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
+    let Some(rst) = c.endpoint(dir).rst.filter(|r| r.accepted) else {
+        return;
+    };
+    let rtt = c.handshake_rtt().unwrap_or(0);
+    let old_enough = rst
+        .peer_last_data
+        .is_some_and(|d| rst.at.ts.since(d.ts) >= rtt);
+    let unacked = if old_enough {
+        rst.unacked_peer_bytes
+    } else {
+        0
+    };
+    if unacked == 0 && rst.payload_len == 0 {
+        return;
+    }
+    let what = if unacked > 0 {
+        format!(
+            "{unacked} bytes {} had sent were never acknowledged",
+            c.addr(dir.other())
+        )
+    } else {
+        format!("the RST carried {} bytes of payload", rst.payload_len)
+    };
+    out.push(finding(
+        c,
+        FindingKind::RstDiscardsData,
+        Severity::Error,
+        rst.at.ts,
+        format!(
+            "the RST from {} discarded data in flight: {what}",
+            who(c, dir)
+        ),
+        json!({"by": dir.name(), "rst_frame": rst.at.frame, "unacked_bytes": unacked,
+               "rst_payload": rst.payload_len, "rtt_s": rtt as f64 / 1e9}),
+    ));
+}
+
+/// RFC 9293 §3.8.6.1: behind a zero window the sender can only probe; stuck
+/// that way for `--stall` with probes seen, the receiver stopped reading.
+fn zero_window_stall(
+    c: &Connection,
+    dir: Dir,
+    now: Timestamp,
+    th: &Thresholds,
+    out: &mut Vec<Finding>,
+) {
+    // `dir` is the receiver that advertised the zero window.
+    let Some(z) = c.endpoint(dir).zero_window.as_deref() else {
+        return;
+    };
+    let (closed, from) = z.longest_at(now);
+    if closed < th.stall || z.probes == 0 {
+        return;
+    }
+    let state = if z.since.is_some() {
+        "and it never reopened"
+    } else {
+        "before it reopened"
+    };
+    out.push(finding(
+        c,
+        FindingKind::ZeroWindowStall,
+        Severity::Warning,
+        from,
+        format!(
+            "{} advertised a zero window for {} {state}: {} could only probe ({} probe{}); its application stopped reading",
+            who(c, dir),
+            secs(closed),
+            c.addr(dir.other()),
+            z.probes,
+            if z.probes == 1 { "" } else { "s" }
+        ),
+        json!({"receiver": dir.name(), "closed_s": closed as f64 / 1e9, "probes": z.probes, "reopened": z.since.is_none()}),
     ));
 }

@@ -145,6 +145,7 @@ NFT
         stop_capture 0.5
         ;;
     tw-pileup) simple tw-pileup tw-pileup ;;
+    zero-window) simple zero-window zero-window 10.77.0.2 -s 96 ;;
     cw-pileup) simple cw-pileup cw-pileup ;;
     fin-unacked)
         # After the exchange nftables drops everything the server's host
@@ -204,7 +205,7 @@ NFT
     echo "recorded $1"
 }
 
-ALL="graceful-client graceful-server three-way-close half-close close-wait rst-client rst-server rst-unread refused no-answer fin-unacked midstream tw-pileup cw-pileup ipv6 any-duplicates nanosecond snaplen pcapng"
+ALL="graceful-client graceful-server three-way-close half-close close-wait rst-client rst-server rst-unread refused no-answer fin-unacked midstream tw-pileup cw-pileup zero-window ipv6 any-duplicates nanosecond snaplen pcapng"
 for s in ${@:-$ALL}; do
     scenario "$s"
 done

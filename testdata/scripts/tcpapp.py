@@ -74,6 +74,10 @@ def server(mode, host, port):
         time.sleep(30)
         return
     c, _ = s.accept()
+    if mode == "zero-window":
+        # Never reads: the receive buffer fills and the window closes.
+        time.sleep(30)
+        return
     if mode in ("graceful-client", "ipv6", "nano", "pcapng", "any", "midstream"):
         c.recv(65536)
         c.sendall(RESPONSE)
@@ -154,6 +158,15 @@ def client(mode, host, port):
             c.close()
             time.sleep(0.02)
         time.sleep(0.5)
+        return
+    if mode == "zero-window":
+        c = connect(host, port, timeout=2.0)
+        try:
+            while True:
+                c.sendall(b"z" * 65536)
+        except (socket.timeout, OSError):
+            pass
+        time.sleep(3.5)  # stuck: the kernel sends zero-window probes
         return
     if mode == "refused":
         try:

@@ -1,0 +1,192 @@
+//! Findings about how a connection was torn down in detail: zero windows
+//! (a real kernel capture) and what no kernel produces on its own (data
+//! after a FIN, injected RSTs, RSTs with payload, one-sided captures),
+//! from crafted segments.
+
+mod common;
+
+use common::*;
+
+const C: u32 = 1000;
+const S: u32 = 5000;
+
+/// Handshake and 100 bytes each way.
+fn opened() -> Vec<Seg> {
+    vec![
+        seg(true, SYN, C, 0, 0),
+        seg(false, SYN_ACK, S, C + 1, 0),
+        seg(true, ACK, C + 1, S + 1, 0),
+        seg(true, PSH_ACK, C + 1, S + 1, 100),
+        seg(false, PSH_ACK, S + 1, C + 101, 100),
+        seg(true, ACK, C + 101, S + 101, 0),
+    ]
+}
+
+#[track_caller]
+fn the<'a>(r: &'a Report, kind: &str, severity: &str) -> &'a Finding {
+    let f = r.findings_of(kind);
+    assert_eq!(f.len(), 1, "{kind}: {:#?}", r.findings);
+    assert_eq!(f[0].severity, severity);
+    f[0]
+}
+
+#[test]
+fn zero_window_that_never_reopens() {
+    let r = analyze("zero-window.pcap", &["--stall", "2s"]);
+    let c = r.only();
+    assert_eq!(c.teardown, "open");
+    let f = the(&r, "zero-window-stall", "warning");
+    assert_eq!(f.evidence["receiver"], "server");
+    assert_eq!(f.evidence["reopened"], false);
+    assert_eq!(f.evidence["probes"], 4);
+    let closed = f.evidence["closed_s"].as_f64().unwrap();
+    assert!((3.0..3.5).contains(&closed), "{closed}");
+    // Not yet a stall under the default 60 s.
+    assert!(analyze("zero-window.pcap", &[])
+        .findings_of("zero-window-stall")
+        .is_empty());
+}
+
+#[test]
+fn payload_after_the_fin() {
+    let mut s = opened();
+    s.push(seg(true, FIN_ACK, C + 101, S + 101, 0));
+    s.push(seg(false, ACK, S + 101, C + 102, 0));
+    // 20 bytes starting at the FIN's own sequence number.
+    s.push(seg(true, PSH_ACK, C + 101, S + 101, 20));
+    let r = analyze_bytes("after-fin.pcap", &crafted_pcap(&s), &[]);
+    let f = the(&r, "data-after-fin", "error");
+    assert_eq!(f.evidence["by"], "client");
+    assert_eq!(f.evidence["bytes"], 20);
+    assert_eq!(f.evidence["frame"], 9);
+}
+
+#[test]
+fn rst_followed_by_more_segments_or_another_ttl_looks_injected() {
+    let mut s = opened();
+    // A RST "from the server" with a TTL 20 hops off, then the server
+    // carries on as if nothing happened.
+    s.push(Seg {
+        ttl: 44,
+        ..seg(false, RST_ACK, S + 101, C + 101, 0)
+    });
+    s.push(seg(false, PSH_ACK, S + 101, C + 101, 50));
+    let r = analyze_bytes("injected.pcap", &crafted_pcap(&s), &[]);
+    let f = the(&r, "rst-suspected-injection", "warning");
+    assert_eq!(f.evidence["by"], "server");
+    assert_eq!(f.evidence["rst_ttl"], 44);
+    assert_eq!(f.evidence["usual_ttl"], 64);
+    assert_eq!(f.evidence["segments_after"], 1);
+    // The same RST from the server's own stack is only an abort.
+    let mut clean = opened();
+    clean.push(seg(false, RST_ACK, S + 101, C + 101, 0));
+    let r = analyze_bytes("abort.pcap", &crafted_pcap(&clean), &[]);
+    assert!(r.findings_of("rst-suspected-injection").is_empty());
+    assert_eq!(r.findings_of("rst-abort").len(), 1);
+    assert!(
+        r.findings_of("rst-discards-data").is_empty(),
+        "{:#?}",
+        r.findings
+    );
+}
+
+#[test]
+fn rst_discarding_unacknowledged_data() {
+    let mut s = opened();
+    // The client sends 500 bytes; 10 ms (five round trips) later the
+    // server, never having acked them, resets.
+    s.push(seg(true, PSH_ACK, C + 101, S + 101, 500));
+    s.push(Seg {
+        gap_ms: 10,
+        ..seg(false, RST, S + 101, 0, 0)
+    });
+    let r = analyze_bytes("discard.pcap", &crafted_pcap(&s), &[]);
+    let f = the(&r, "rst-discards-data", "error");
+    assert_eq!(f.evidence["by"], "server");
+    assert_eq!(f.evidence["unacked_bytes"], 500);
+    // A RST+ACK that acknowledges those bytes discards nothing at TCP's level.
+    let mut acked = opened();
+    acked.push(seg(true, PSH_ACK, C + 101, S + 101, 500));
+    acked.push(Seg {
+        gap_ms: 10,
+        ..seg(false, RST_ACK, S + 101, C + 601, 0)
+    });
+    let r = analyze_bytes("acked.pcap", &crafted_pcap(&acked), &[]);
+    assert!(
+        r.findings_of("rst-discards-data").is_empty(),
+        "{:#?}",
+        r.findings
+    );
+    // Data younger than a round trip may still have been in flight to the
+    // receiver: not claimed.
+    let mut young = opened();
+    young.push(seg(true, PSH_ACK, C + 101, S + 101, 500));
+    young.push(seg(false, RST, S + 101, 0, 0));
+    let r = analyze_bytes("young.pcap", &crafted_pcap(&young), &[]);
+    assert!(
+        r.findings_of("rst-discards-data").is_empty(),
+        "{:#?}",
+        r.findings
+    );
+    // A RST carrying payload is reported as such.
+    let mut payload = opened();
+    payload.push(seg(false, RST_ACK, S + 101, C + 101, 12));
+    let r = analyze_bytes("rst-payload.pcap", &crafted_pcap(&payload), &[]);
+    assert_eq!(
+        the(&r, "rst-discards-data", "error").evidence["rst_payload"],
+        12
+    );
+}
+
+#[test]
+fn one_sided_capture_is_not_called_unanswered() {
+    // Only the client's direction was captured: its ACKs and data prove the
+    // server answered.
+    let s = vec![
+        seg(true, SYN, C, 0, 0),
+        seg(true, ACK, C + 1, S + 1, 0),
+        seg(true, PSH_ACK, C + 1, S + 1, 100),
+        seg(true, FIN_ACK, C + 101, S + 1, 0),
+    ];
+    let r = analyze_bytes("one-sided.pcap", &crafted_pcap(&s), &["--stall", "1ms"]);
+    let c = r.only();
+    assert_eq!(c.handshake, "complete");
+    assert_eq!(c.teardown, "closing");
+    assert!(r.findings_of("no-answer").is_empty(), "{:#?}", r.findings);
+    assert!(
+        r.findings_of("fin-unacked").is_empty(),
+        "nothing from the server was captured: {:#?}",
+        r.findings
+    );
+}
+
+#[test]
+fn clean_captures_stay_silent() {
+    let quiet = [
+        "data-after-fin",
+        "rst-suspected-injection",
+        "rst-discards-data",
+        "zero-window-stall",
+        "time-wait-accumulation",
+        "close-wait-accumulation",
+        "capture-gap",
+        "duplicate-packets",
+    ];
+    for file in [
+        "graceful-client.pcap",
+        "graceful-server.pcap",
+        "three-way-close.pcap",
+        "half-close.pcap",
+        "ipv6.pcap",
+        "snaplen.pcap",
+    ] {
+        let r = analyze(file, &["--stall", "1ms"]);
+        for kind in quiet {
+            assert!(
+                r.findings_of(kind).is_empty(),
+                "{file}: {kind}: {:#?}",
+                r.findings
+            );
+        }
+    }
+}
