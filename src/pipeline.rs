@@ -180,8 +180,16 @@ impl<'s> Analyzer<'s> {
                     .get(id)
                     .is_some_and(|c| c.is_reused_by(side, &seg)) =>
             {
+                let prior = self
+                    .table
+                    .get(id)
+                    .and_then(|old| old.prior_for(side, &seg, at, self.cfg.thresholds.time_wait));
                 self.end(id, EndReason::Reused)?;
-                self.start(key, side, &seg, at)?
+                let new = self.start(key, side, &seg, at)?;
+                if let (Some(p), Some(c)) = (prior, self.table.get_mut(new)) {
+                    c.prior = Some(Box::new(p));
+                }
+                new
             }
             Some(id) => match self.expired(id) {
                 // Its time ran out before this packet (the sweep runs only

@@ -190,3 +190,142 @@ fn clean_captures_stay_silent() {
         }
     }
 }
+
+#[test]
+fn simultaneous_close_both_hold_time_wait() {
+    // Both FINs were in flight at once (each side's first FIN dropped by
+    // nftables until the other had closed too).
+    let r = analyze("simultaneous-close.pcap", &[]);
+    let c = r.only();
+    assert_eq!(
+        (
+            c.teardown.as_str(),
+            c.closer.as_deref(),
+            c.time_wait.as_deref()
+        ),
+        ("simultaneous", Some("both"), Some("both"))
+    );
+    assert_eq!(
+        c.state,
+        Sides {
+            client: "TIME-WAIT".to_string(),
+            server: "TIME-WAIT".to_string()
+        }
+    );
+    assert_eq!(c.zeek.conn_state, "SF");
+    for kind in [
+        "final-ack-lost",
+        "last-ack-reset",
+        "time-wait-assassination",
+        "syn-on-time-wait",
+    ] {
+        assert!(r.findings_of(kind).is_empty(), "{kind}");
+    }
+}
+
+#[test]
+fn final_ack_lost_and_time_wait_extended() {
+    let r = analyze("final-ack-lost.pcap", &[]);
+    let c = r.only();
+    assert_eq!(
+        (c.teardown.as_str(), c.time_wait.as_deref()),
+        ("graceful", Some("client"))
+    );
+    let f = the(&r, "final-ack-lost", "warning");
+    assert_eq!(f.evidence["holder"], "client");
+    assert_eq!(f.evidence["retransmitted_after_ack"], 4);
+    let x = the(&r, "time-wait-extended", "info");
+    assert_eq!(x.evidence["reacks"], 4);
+    assert!(r.findings_of("last-ack-reset").is_empty());
+}
+
+#[test]
+fn last_ack_answered_by_reset() {
+    // The client kept no TIME-WAIT (tcp_max_tw_buckets 0).
+    let r = analyze("last-ack-reset.pcap", &[]);
+    let c = r.only();
+    let f = the(&r, "last-ack-reset", "error");
+    assert_eq!(f.evidence["by"], "client");
+    assert_eq!(f.evidence["with_ack"], false);
+    assert_eq!(
+        the(&r, "final-ack-lost", "warning").evidence["retransmitted_after_ack"],
+        1
+    );
+    // The RST is this finding, not a generic rst-after-fin or an abort.
+    assert!(r.findings_of("rst-after-fin").is_empty());
+    assert!(r.findings_of("time-wait-assassination").is_empty());
+    assert_eq!(c.teardown, "graceful");
+}
+
+#[test]
+fn reconnect_into_time_wait_accepted() {
+    let r = analyze("tw-reuse-accepted.pcap", &[]);
+    assert_eq!(r.connections.len(), 2);
+    assert_eq!(r.connections[0].time_wait.as_deref(), Some("server"));
+    let second = &r.connections[1];
+    assert_eq!(
+        second.client, r.connections[0].client,
+        "the same source port"
+    );
+    assert_eq!(
+        (second.handshake.as_str(), second.teardown.as_str()),
+        ("complete", "graceful")
+    );
+    let f = the(&r, "syn-on-time-wait", "warning");
+    assert_eq!(f.connection, Some(second.id));
+    assert_eq!(f.evidence["outcome"], "accepted");
+    assert_eq!(f.evidence["rfc6191_allowed"], true);
+    assert_eq!(f.evidence["judged_by"], "timestamps");
+    assert_eq!(f.evidence["time_wait_connection"], 1);
+    assert!(r.findings_of("time-wait-assassination").is_empty());
+}
+
+#[test]
+fn reconnect_into_time_wait_rejected_then_assassinated() {
+    // Timestamps off and 100 MB sent: the new ISN is below what the server
+    // last received, so its TIME-WAIT answers with an old ACK; the client's
+    // RST to that ACK kills the TIME-WAIT and the retried SYN gets in.
+    let r = analyze("tw-reuse-rejected.pcap", &[]);
+    let kinds: Vec<(&str, &str)> = r
+        .connections
+        .iter()
+        .map(|c| (c.handshake.as_str(), c.teardown.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("complete", "graceful"),
+            ("syn-only", "handshake-failed"),
+            ("complete", "graceful")
+        ]
+    );
+    let attempt = &r.connections[1];
+    let f = the(&r, "syn-on-time-wait", "warning");
+    assert_eq!(f.connection, Some(attempt.id));
+    assert_eq!(f.evidence["outcome"], "rejected");
+    assert_eq!(f.evidence["rfc6191_allowed"], false);
+    assert_eq!(f.evidence["judged_by"], "sequence numbers");
+    let a = the(&r, "time-wait-assassination", "warning");
+    assert_eq!(a.connection, Some(attempt.id));
+    assert_eq!(a.evidence["holder"], "10.77.0.2:8080");
+    // The stale ACK belongs to the old connection: no bytes were "missed".
+    assert_eq!(attempt.missed_bytes, 0);
+    assert!(r.findings_of("capture-gap").is_empty(), "{:#?}", r.findings);
+}
+
+#[test]
+fn syn_on_a_tuple_still_open() {
+    let mut s = vec![
+        seg(true, SYN, C, 0, 0),
+        seg(false, SYN_ACK, S, C + 1, 0),
+        seg(true, ACK, C + 1, S + 1, 0),
+    ];
+    // A new SYN, new ISN, same tuple, while the first is established.
+    s.push(seg(true, SYN, C + 77_777, 0, 0));
+    let r = analyze_bytes("open-tuple.pcap", &crafted_pcap(&s), &[]);
+    assert_eq!(r.connections.len(), 2);
+    let f = the(&r, "syn-on-open-tuple", "error");
+    assert_eq!(f.connection, Some(r.connections[1].id));
+    assert_eq!(f.evidence["open_connection"], r.connections[0].id);
+    assert_eq!(f.evidence["server_state"], "ESTABLISHED");
+}

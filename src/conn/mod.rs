@@ -75,6 +75,12 @@ pub struct Fin {
     pub acked_peer_fin: bool,
     /// When the peer acknowledged it (ACK ≥ seq + 1).
     pub acked: Option<Event>,
+    /// Retransmissions after the peer's ACK of it was seen (that ACK was
+    /// lost after the tap), and the first of them.
+    pub after_ack: u32,
+    pub first_after_ack: Option<Event>,
+    /// ACKs of it the peer sent again after such retransmissions.
+    pub reacked: u32,
 }
 
 /// The first RST an endpoint sent.
@@ -101,6 +107,11 @@ pub struct Rst {
     pub unacked_peer_bytes: u32,
     /// When the peer last sent new data before the RST.
     pub peer_last_data: Option<Event>,
+    /// The RST answered the peer's FIN retransmitted after this side had
+    /// acked it: this side's TIME-WAIT was gone.
+    pub answers_fin_retransmission: bool,
+    /// Both ends had finished before it (a RST into TIME-WAIT).
+    pub after_close: bool,
 }
 
 /// What an endpoint sent, as seen by the observer.
@@ -129,6 +140,8 @@ pub struct Endpoint {
     pub window_scale: Option<u8>,
     /// TTL (hop limit) of its first packet: its usual distance from the tap.
     pub ttl: Option<u8>,
+    /// The last TCP timestamp (TSval) it sent.
+    pub last_tsval: Option<u32>,
     /// Payload at or beyond its own FIN (first time, and bytes).
     pub data_after_fin: Option<Box<(Event, u64)>>,
     /// Ordinary segments it sent after its own accepted RST (first, count).
@@ -227,6 +240,66 @@ impl CloseWaitWatch {
     }
 }
 
+/// What the SYN that opened a connection ran into on its 4-tuple.
+#[derive(Debug, Clone, Copy)]
+pub enum Prior {
+    /// The connection before was closed and this SYN's receiver still held
+    /// TIME-WAIT.
+    TimeWait(PriorTimeWait),
+    /// The connection before was still open.
+    OpenTuple {
+        id: u64,
+        client: TcpState,
+        server: TcpState,
+    },
+}
+
+/// How a holder of TIME-WAIT answered a SYN reopening its 4-tuple.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReuseOutcome {
+    /// With a SYN-ACK: a new connection (RFC 6191, Linux `TCP_TW_SYN`).
+    Accepted,
+    /// With an ACK of the old connection: the SYN was refused as old
+    /// (Linux `TCP_TW_ACK`).
+    Rejected,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PriorTimeWait {
+    /// The connection whose TIME-WAIT this is.
+    pub id: u64,
+    /// The TIME-WAIT holder, as seen in this connection.
+    pub holder_addr: SocketAddr,
+    /// When its TIME-WAIT began (its final ACK).
+    pub since: Timestamp,
+    /// What the holder expected next from the SYN's sender (its RCV.NXT).
+    pub rcv_nxt: Option<SeqNumber>,
+    /// The SYN sender's last TSval in the old connection.
+    pub last_tsval: Option<u32>,
+    pub syn_isn: SeqNumber,
+    pub syn_tsval: Option<u32>,
+    pub syn_at: Event,
+    pub outcome: Option<(ReuseOutcome, Event)>,
+    /// A RST from the SYN's sender at exactly RCV.NXT reached the holder
+    /// (RFC 1337: it kills TIME-WAIT).
+    pub assassinated: Option<Event>,
+}
+
+impl PriorTimeWait {
+    /// RFC 6191 §2: a SYN may reopen TIME-WAIT when its timestamp is newer
+    /// than the last one seen, or, without timestamps, when its ISN is
+    /// beyond RCV.NXT. Returns (allowed, how it was judged).
+    pub fn rfc6191(&self) -> (bool, &'static str) {
+        match (self.syn_tsval, self.last_tsval) {
+            (Some(new), Some(old)) => ((new.wrapping_sub(old) as i32) > 0, "timestamps"),
+            _ => (
+                self.rcv_nxt.is_none_or(|n| self.syn_isn.gt(n)),
+                "sequence numbers",
+            ),
+        }
+    }
+}
+
 /// Endpoint state changes that host-level counts follow, as bits: for each
 /// kind, the client's bit, then the server's (`<< 1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -298,6 +371,8 @@ pub struct Connection {
     pub established: Option<Event>,
     /// The handshake completed without the SYN-ACK in the capture.
     pub synack_missed: bool,
+    /// What this connection's SYN ran into on its 4-tuple.
+    pub prior: Option<Box<Prior>>,
     pub half_close: Option<Box<HalfClose>>,
     /// The side sitting in CLOSE-WAIT (only one can: the one that did not
     /// close first).
@@ -350,6 +425,7 @@ impl Connection {
             ep: Default::default(),
             established: None,
             synack_missed: false,
+            prior: None,
             half_close: None,
             close_wait: None,
             zeek: ZeekConn::new(zeek_flip),
@@ -479,6 +555,9 @@ impl Connection {
         e.last_packet = Some((fp, at.ts));
         e.packets += 1;
         e.ttl.get_or_insert(seg.ttl);
+        if let Some((tsval, _)) = seg.options.timestamps {
+            e.last_tsval = Some(tsval);
+        }
         // Anything but another RST after its own accepted RST: a real stack
         // has forgotten the connection (taxonomy: suspected injection).
         if !seg.flags.rst() && e.rst.is_some_and(|r| r.accepted) {
@@ -486,6 +565,9 @@ impl Connection {
             a.1 += 1;
         }
         self.track_window(dir, seg, at);
+        if self.prior.is_some() {
+            self.watch_reuse(dir, seg, at);
+        }
 
         let flags = seg.flags;
         let seq = SeqNumber(seg.seq);
@@ -521,6 +603,88 @@ impl Connection {
             self.update_finished();
         }
         true
+    }
+
+    /// How the TIME-WAIT holder answers the SYN that reopened its tuple,
+    /// and whether a RST kills its TIME-WAIT.
+    fn watch_reuse(&mut self, dir: Dir, seg: &Segment<'_>, at: Event) {
+        let from = self.addr(dir);
+        let Some(Prior::TimeWait(p)) = self.prior.as_deref_mut() else {
+            return;
+        };
+        let flags = seg.flags;
+        if from == p.holder_addr {
+            if p.outcome.is_none() && !flags.rst() {
+                if flags.syn() && flags.ack() {
+                    p.outcome = Some((ReuseOutcome::Accepted, at));
+                } else if flags.ack() && !flags.syn() && p.rcv_nxt == Some(SeqNumber(seg.ack)) {
+                    // An ACK of the old connection answers the SYN.
+                    p.outcome = Some((ReuseOutcome::Rejected, at));
+                }
+            }
+        } else if flags.rst() && p.assassinated.is_none() && p.rcv_nxt == Some(SeqNumber(seg.seq)) {
+            p.assassinated = Some(at);
+        }
+    }
+
+    /// What a SYN from `side` reopening this connection's 4-tuple at `now`
+    /// runs into, for the connection it starts.
+    pub fn prior_for(
+        &self,
+        side: KeySide,
+        seg: &Segment<'_>,
+        at: Event,
+        time_wait: i64,
+    ) -> Option<Prior> {
+        let sender = self.dir_of(side);
+        let receiver = sender.other();
+        let syn = (SeqNumber(seg.seq), seg.options.timestamps.map(|t| t.0));
+        let tw = |id, holder_addr, since: Timestamp, rcv_nxt, last_tsval| {
+            (at.ts.since(since) < time_wait).then_some(Prior::TimeWait(PriorTimeWait {
+                id,
+                holder_addr,
+                since,
+                rcv_nxt,
+                last_tsval,
+                syn_isn: syn.0,
+                syn_tsval: syn.1,
+                syn_at: at,
+                outcome: None,
+                assassinated: None,
+            }))
+        };
+        if self.finished {
+            // The receiver holds TIME-WAIT when it acked the sender's FIN
+            // after its own FIN was acked (or in a simultaneous close).
+            let holds = self.endpoint(receiver).state == TcpState::TimeWait;
+            if holds {
+                let since = self.endpoint(sender).fin.and_then(|f| f.acked)?.ts;
+                return tw(
+                    self.id,
+                    self.addr(receiver),
+                    since,
+                    self.endpoint(receiver).max_ack,
+                    self.endpoint(sender).last_tsval,
+                );
+            }
+            // A refused attempt into a TIME-WAIT passes the TIME-WAIT on to
+            // the retry, unless its RST killed it.
+            if let Some(Prior::TimeWait(p)) = self.prior.as_deref() {
+                if p.assassinated.is_none() {
+                    return tw(p.id, p.holder_addr, p.since, p.rcv_nxt, p.last_tsval);
+                }
+            }
+            return None;
+        }
+        // Still open (not a new attempt at a connection never answered).
+        if self.established.is_some() || self.is_midstream() {
+            return Some(Prior::OpenTuple {
+                id: self.id,
+                client: self.ep[0].state,
+                server: self.ep[1].state,
+            });
+        }
+        None
     }
 
     /// Zero windows: the sender's own advertisement, and probes into the
@@ -619,6 +783,17 @@ impl Connection {
         }
         // The peer's FIN is acknowledged when ACK ≥ FIN + 1 (the FIN
         // occupies one sequence number, §3.4).
+        // A re-ACK of a FIN retransmitted after its first ACK: the holder
+        // answers from TIME-WAIT and restarts its 2MSL timer (§3.6.1).
+        if let Some(f) = self.ep[p].fin.as_mut() {
+            if f.acked.is_some()
+                && f.after_ack > f.reacked
+                && ack.ge(f.seq + 1)
+                && at.ts >= f.last.ts
+            {
+                f.reacked += 1;
+            }
+        }
         let Some(peer_fin) = self.ep[p].fin else {
             return;
         };
@@ -724,6 +899,10 @@ impl Connection {
             }
             f.count += 1;
             f.last = at;
+            if f.seq == fin_seq && f.acked.is_some() {
+                f.after_ack += 1;
+                f.first_after_ack.get_or_insert(at);
+            }
             return;
         }
         self.ep[d].fin = Some(Fin {
@@ -731,6 +910,9 @@ impl Connection {
             first: at,
             last: at,
             count: 1,
+            after_ack: 0,
+            first_after_ack: None,
+            reacked: 0,
             acked_peer_fin,
             acked: None,
         });
@@ -803,6 +985,9 @@ impl Connection {
             ttl: seg.ttl,
             unacked_peer_bytes,
             peer_last_data,
+            answers_fin_retransmission: self.ep[d].fin.is_some()
+                && self.ep[p].fin.is_some_and(|f| f.after_ack > 0),
+            after_close: self.finished,
         });
         if accepted {
             // §3.10.7.4: the receiver of an acceptable RST closes; the
@@ -830,6 +1015,12 @@ impl Connection {
     /// Bytes `dir` sent that its peer acknowledged but the capture never
     /// held (Zeek's `missed_bytes`, per direction).
     pub fn missed_bytes(&self, dir: Dir) -> u64 {
+        // Before the handshake completes an ACK may belong to another
+        // sequence space (a TIME-WAIT holder answering with the old
+        // connection's numbers): it says nothing about this one.
+        if self.established.is_none() && !self.is_midstream() {
+            return 0;
+        }
         let e = self.endpoint(dir);
         let Some(mut acked) = self.endpoint(dir.other()).max_ack else {
             return 0;

@@ -138,6 +138,9 @@ pub(super) fn judge(c: &Connection, end: EndReason) -> Verdict {
     if !synchronized {
         let teardown = match handshake {
             Handshake::Refused => Teardown::Refused,
+            // The server answered, but not with SYN-ACK or RST (an ACK from
+            // TIME-WAIT, say): the handshake failed; it was not unanswered.
+            Handshake::SynOnly if server.packets > 0 => Teardown::HandshakeFailed,
             Handshake::SynOnly => Teardown::NoAnswer,
             _ => Teardown::HandshakeFailed,
         };

@@ -61,10 +61,16 @@ pub enum FindingKind {
     RstSuspectedInjection,
     RstDiscardsData,
     ZeroWindowStall,
+    FinalAckLost,
+    TimeWaitExtended,
+    LastAckReset,
+    SynOnTimeWait,
+    TimeWaitAssassination,
+    SynOnOpenTuple,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 17] = [
+    pub const ALL: [FindingKind; 23] = [
         FindingKind::HalfClose,
         FindingKind::CloseWaitStall,
         FindingKind::FinUnacked,
@@ -82,6 +88,12 @@ impl FindingKind {
         FindingKind::RstSuspectedInjection,
         FindingKind::RstDiscardsData,
         FindingKind::ZeroWindowStall,
+        FindingKind::FinalAckLost,
+        FindingKind::TimeWaitExtended,
+        FindingKind::LastAckReset,
+        FindingKind::SynOnTimeWait,
+        FindingKind::TimeWaitAssassination,
+        FindingKind::SynOnOpenTuple,
     ];
 
     pub fn name(self) -> &'static str {
@@ -103,6 +115,12 @@ impl FindingKind {
             FindingKind::RstSuspectedInjection => "rst-suspected-injection",
             FindingKind::RstDiscardsData => "rst-discards-data",
             FindingKind::ZeroWindowStall => "zero-window-stall",
+            FindingKind::FinalAckLost => "final-ack-lost",
+            FindingKind::TimeWaitExtended => "time-wait-extended",
+            FindingKind::LastAckReset => "last-ack-reset",
+            FindingKind::SynOnTimeWait => "syn-on-time-wait",
+            FindingKind::TimeWaitAssassination => "time-wait-assassination",
+            FindingKind::SynOnOpenTuple => "syn-on-open-tuple",
         }
     }
 

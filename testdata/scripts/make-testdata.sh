@@ -146,6 +146,29 @@ NFT
         ;;
     tw-pileup) simple tw-pileup tw-pileup ;;
     zero-window) simple zero-window zero-window 10.77.0.2 -s 96 ;;
+    simultaneous-close) simple simultaneous-close simultaneous ;;
+    final-ack-lost) simple final-ack-lost final-ack-lost ;;
+    last-ack-reset)
+        # The client keeps no TIME-WAIT (tcp_max_tw_buckets 0), so it
+        # answers the server's retransmitted FIN with RST.
+        setup_pair
+        ip netns exec $CLI sysctl -qw net.ipv4.tcp_max_tw_buckets=0
+        start_server last-ack-reset 10.77.0.2
+        start_capture $SRV "$out/last-ack-reset.pcap" $(tcpdump_on veth-s)
+        ip netns exec $CLI $app client last-ack-reset 10.77.0.2 $PORT
+        stop_capture 0.5
+        ;;
+    tw-reuse-accepted) simple tw-reuse-accepted tw-reuse-accepted ;;
+    tw-reuse-rejected)
+        # Without timestamps only sequence numbers decide (RFC 6191): after
+        # 100 MB the new ISN is below what the server last received.
+        setup_pair
+        for ns in $CLI $SRV; do ip netns exec $ns sysctl -qw net.ipv4.tcp_timestamps=0; done
+        start_server tw-reuse-rejected 10.77.0.2
+        start_capture $SRV "$out/tw-reuse-rejected.pcap" $(tcpdump_on veth-s -s 96)
+        ip netns exec $CLI $app client tw-reuse-rejected 10.77.0.2 $PORT
+        stop_capture 0.5
+        ;;
     cw-pileup) simple cw-pileup cw-pileup ;;
     fin-unacked)
         # After the exchange nftables drops everything the server's host

@@ -10,6 +10,7 @@ library only.
 """
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -23,6 +24,17 @@ def linger0(s):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
+def nft(rule, add=True):
+    """Adds a drop rule in this process's network namespace (or removes
+    them all)."""
+    if add:
+        subprocess.run(["nft", "add table inet tcpapp"], check=True)
+        subprocess.run(["nft", "add chain inet tcpapp input { type filter hook input priority 0; }"], check=True)
+        subprocess.run(["nft", "add rule inet tcpapp input %s drop" % rule], check=True)
+    else:
+        subprocess.run(["nft", "delete table inet tcpapp"], check=False)
+
+
 def recv_until_eof(c):
     data = b""
     while True:
@@ -30,6 +42,16 @@ def recv_until_eof(c):
         if not chunk:
             return data
         data += chunk
+
+
+def recv_until_eof_or(c, n):
+    """Reads until `n` bytes came (or EOF)."""
+    got = 0
+    while got < n:
+        chunk = c.recv(1 << 20)
+        if not chunk:
+            break
+        got += len(chunk)
 
 
 def listener(host, port):
@@ -74,6 +96,46 @@ def server(mode, host, port):
         time.sleep(30)
         return
     c, _ = s.accept()
+    if mode == "simultaneous":
+        c.recv(65536)
+        c.sendall(RESPONSE)
+        # Drop the client's first FIN so both FINs are in flight at once.
+        nft("tcp dport %d tcp flags & fin == fin" % port)
+        time.sleep(0.12)
+        c.close()
+        time.sleep(0.15)
+        nft(None, add=False)
+        time.sleep(2)
+        return
+    if mode in ("final-ack-lost", "last-ack-reset"):
+        c.recv(65536)
+        c.sendall(RESPONSE)
+        # The client's final ACK is lost after the tap: this host drops
+        # every pure ACK for a second, so its FIN is retransmitted.
+        nft("tcp dport %d tcp flags == ack" % port)
+        recv_until_eof(c)
+        c.close()
+        time.sleep(1.0)
+        nft(None, add=False)
+        time.sleep(2)
+        return
+    if mode in ("tw-reuse-accepted", "tw-reuse-rejected"):
+        # The server closes first and holds TIME-WAIT; the client comes
+        # back from the same port.
+        recv_until_eof_or(c, 100 << 20 if mode == "tw-reuse-rejected" else 1)
+        c.sendall(RESPONSE)
+        c.close()
+        s.settimeout(4)
+        try:
+            c2, _ = s.accept()
+            c2.recv(65536)
+            c2.sendall(RESPONSE)
+            recv_until_eof(c2)
+            c2.close()
+        except socket.timeout:
+            pass
+        time.sleep(0.5)
+        return
     if mode == "zero-window":
         # Never reads: the receive buffer fills and the window closes.
         time.sleep(30)
@@ -158,6 +220,52 @@ def client(mode, host, port):
             c.close()
             time.sleep(0.02)
         time.sleep(0.5)
+        return
+    if mode == "simultaneous":
+        c = connect(host, port)
+        c.sendall(REQUEST)
+        c.recv(65536)
+        nft("tcp sport %d tcp flags & fin == fin" % port)
+        time.sleep(0.1)
+        c.close()
+        time.sleep(0.17)
+        nft(None, add=False)
+        time.sleep(2)
+        return
+    if mode in ("final-ack-lost", "last-ack-reset"):
+        c = connect(host, port)
+        c.sendall(REQUEST)
+        c.recv(65536)
+        time.sleep(0.1)
+        c.close()
+        time.sleep(2.5)
+        return
+    if mode in ("tw-reuse-accepted", "tw-reuse-rejected"):
+        c = connect(host, port)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        local = c.getsockname()
+        if mode == "tw-reuse-rejected":
+            c.sendall(b"r" * (100 << 20))
+        else:
+            c.sendall(REQUEST)
+        c.recv(65536)
+        recv_until_eof(c)
+        c.close()
+        time.sleep(0.2)
+        # The same source port again, while the server holds TIME-WAIT.
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        c2 = socket.socket(fam, socket.SOCK_STREAM)
+        c2.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        c2.bind(local)
+        c2.settimeout(3.5)
+        try:
+            c2.connect((host, port))
+            c2.sendall(REQUEST)
+            c2.recv(65536)
+            c2.close()
+        except (socket.timeout, OSError):
+            pass
+        time.sleep(0.3)
         return
     if mode == "zero-window":
         c = connect(host, port, timeout=2.0)
