@@ -18,6 +18,10 @@ use crate::report::{ConnRecord, Sink, Summary};
 /// Hosts listed in the summary (the highest TIME-WAIT / CLOSE-WAIT peaks).
 const HOSTS_IN_SUMMARY: usize = 20;
 
+/// How long a connection ended by RST stays to collect stragglers (Zeek
+/// waits as long: `tcp_close_delay`).
+const RESET_LINGER_NS: i64 = 5_000_000_000;
+
 /// How often (in capture time) the table is swept for expired connections.
 const EXPIRE_EVERY_NS: i64 = 100_000_000;
 
@@ -254,7 +258,14 @@ impl<'s> Analyzer<'s> {
     fn expiry(&self, c: &Connection) -> (Timestamp, EndReason) {
         let th = &self.cfg.thresholds;
         if c.is_finished() {
-            (c.last_seen.add_nanos(th.time_wait), EndReason::Closed)
+            // A reset connection keeps no TIME-WAIT (RFC 9293 §3.10.7.4):
+            // it only waits for stragglers; later packets start a new one.
+            let linger = if c.was_reset() {
+                th.time_wait.min(RESET_LINGER_NS)
+            } else {
+                th.time_wait
+            };
+            (c.last_seen.add_nanos(linger), EndReason::Closed)
         } else {
             (
                 c.last_seen.add_nanos(th.idle_timeout),

@@ -240,6 +240,15 @@ impl CloseWaitWatch {
     }
 }
 
+/// Whether Zeek makes the receiver of a connection's first packet its
+/// originator (`TCPAnalyzer::WantConnection`'s port heuristic, for
+/// connections that do not start with a SYN).
+fn zeek_flips(sender: SocketAddr, receiver: SocketAddr, flags: crate::decode::TcpFlags) -> bool {
+    (!flags.syn() || flags.ack())
+        && is_likely_server_port(sender.port)
+        && (!is_likely_server_port(receiver.port) || (!flags.syn() && sender.port < receiver.port))
+}
+
 /// What the SYN that opened a connection ran into on its 4-tuple.
 #[derive(Debug, Clone, Copy)]
 pub enum Prior {
@@ -405,12 +414,7 @@ impl Connection {
             };
             (if sender_is_server { side.other() } else { side }, true)
         };
-        // Zeek's originator is the first packet's sender unless its port
-        // heuristic flips the roles (`TCPAnalyzer::WantConnection`).
-        let zeek_flip = (!flags.syn() || flags.ack())
-            && is_likely_server_port(sender.port)
-            && (!is_likely_server_port(receiver.port)
-                || (!flags.syn() && sender.port < receiver.port));
+        let zeek_flip = zeek_flips(sender, receiver, flags);
         let zeek_orig_side = if zeek_flip { side.other() } else { side };
         let mut c = Connection {
             id,
@@ -483,6 +487,12 @@ impl Connection {
         self.finished
     }
 
+    /// A RST was accepted: the connection ended (or its TIME-WAIT did) by
+    /// reset.
+    pub fn was_reset(&self) -> bool {
+        self.ep.iter().any(|e| e.rst.is_some_and(|r| r.accepted))
+    }
+
     /// Recomputes `finished` after a FIN was acked or a RST accepted.
     fn update_finished(&mut self) {
         let fins = self
@@ -527,8 +537,25 @@ impl Connection {
         let dir = self.dir_of(side);
         let d = dir.index();
         self.last_seen = self.last_seen.max(at.ts);
+        // Zeek would have ended its connection here (its attempt timer) and
+        // logged what follows as another: keep its row and start afresh.
+        if self.zeek.attempt_expired(at.ts) {
+            let (sender, receiver) = (self.addr(dir), self.addr(dir.other()));
+            let flip = zeek_flips(sender, receiver, seg.flags);
+            let orig = if flip { receiver } else { sender };
+            self.zeek.restart(
+                flip,
+                if self.zeek_orig_is_client {
+                    self.client
+                } else {
+                    self.server
+                },
+            );
+            self.zeek_orig_is_client = orig == self.client;
+        }
         // Zeek sees every packet, duplicates included, as it would.
         self.zeek.process(
+            at.ts,
             (dir == Dir::Client) == self.zeek_orig_is_client,
             seg,
             captured_all,

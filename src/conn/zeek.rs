@@ -209,7 +209,25 @@ pub struct ZeekConn {
     first_packet_seen: [bool; 2],
     /// Zeek swapped originator and responder (history starts with `^`).
     pub flipped: bool,
+    /// When Zeek's attempt timer fires (`tcp_attempt_delay` after the
+    /// originator's SYN), in ns since the epoch.
+    attempt_deadline: Option<i64>,
+    /// Rows Zeek would have logged for this connection before the current
+    /// one (its timers split what finscope keeps as one connection).
+    pub earlier: Vec<ZeekRow>,
 }
+
+/// One `conn.log` row.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ZeekRow {
+    pub conn_state: &'static str,
+    pub history: String,
+    pub orig: crate::flow::SocketAddr,
+}
+
+/// Zeek's `tcp_attempt_delay`: an originator still in SYN_SENT this long
+/// after its SYN, with a silent responder, ends the connection.
+const ATTEMPT_DELAY_NS: i64 = 5_000_000_000;
 
 impl ZeekConn {
     /// A connection whose first packet came from `orig`; `flip` when Zeek's
@@ -223,12 +241,37 @@ impl ZeekConn {
             is_partial: false,
             first_packet_seen: [false; 2],
             flipped: false,
+            attempt_deadline: None,
+            earlier: Vec::new(),
         };
         if flip {
             z.flipped = true;
             z.add_history(b'^');
         }
         z
+    }
+
+    /// Whether Zeek's attempt timer has fired by `now` on a connection
+    /// whose originator is still in SYN_SENT and whose responder is silent
+    /// (`TCPSessionAdapter::AttemptTimer`).
+    pub fn attempt_expired(&self, now: crate::capture::Timestamp) -> bool {
+        self.attempt_deadline.is_some_and(|d| now.0 >= d)
+            && matches!(self.ep[0].state, Z::SynSent | Z::SynAckSent)
+            && self.ep[1].state == Z::Inactive
+    }
+
+    /// Ends the current row (whose originator was `orig`) and starts a new
+    /// Zeek connection, whose first packet comes next.
+    pub fn restart(&mut self, flip: bool, orig: crate::flow::SocketAddr) {
+        let row = ZeekRow {
+            conn_state: self.conn_state(),
+            history: self.history().to_string(),
+            orig,
+        };
+        let mut earlier = std::mem::take(&mut self.earlier);
+        earlier.push(row);
+        *self = ZeekConn::new(flip);
+        self.earlier = earlier;
     }
 
     pub fn history(&self) -> &str {
@@ -327,7 +370,16 @@ impl ZeekConn {
 
     /// Feeds one segment (`TCPSessionAdapter::Process`). `captured_all` is
     /// false when the snapshot length cut the payload.
-    pub fn process(&mut self, is_orig: bool, seg: &Segment<'_>, captured_all: bool) {
+    pub fn process(
+        &mut self,
+        now: crate::capture::Timestamp,
+        is_orig: bool,
+        seg: &Segment<'_>,
+        captured_all: bool,
+    ) {
+        if is_orig && seg.flags.syn() && !seg.flags.ack() && self.attempt_deadline.is_none() {
+            self.attempt_deadline = Some(now.0.saturating_add(ATTEMPT_DELAY_NS));
+        }
         let i = usize::from(!is_orig);
         let j = 1 - i;
         let flags = seg.flags;

@@ -39,6 +39,13 @@ impl SocketAddr {
     }
 }
 
+impl serde::Serialize for SocketAddr {
+    /// As text: `10.0.0.1:80`, `[2001:db8::1]:443`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl fmt::Display for SocketAddr {
     /// `10.0.0.1:80`, `[2001:db8::1]:443`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -32,6 +32,10 @@ pub struct ZeekRecord<'a> {
     pub history: &'a str,
     /// Zeek's originator (its `id.orig_h`:`id.orig_p`).
     pub orig: Disp<crate::flow::SocketAddr>,
+    /// Rows Zeek logs before this one for what finscope keeps as one
+    /// connection (its timers split it); absent when there are none.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub earlier: &'a [crate::conn::zeek::ZeekRow],
 }
 
 /// A `connection` record.
@@ -109,6 +113,7 @@ impl<'a> ConnRecord<'a> {
                 } else {
                     c.server
                 }),
+                earlier: &c.zeek.earlier,
             },
             packets: per(&|d| c.endpoint(d).packets),
             bytes: per(&|d| c.endpoint(d).stream.unique_bytes),
@@ -186,7 +191,24 @@ impl ConnRecord<'_> {
         lit(out, self.zeek.history);
         out.extend_from_slice(b",\"orig\":\"");
         self.zeek.orig.0.write_to(out);
-        out.extend_from_slice(b"\"}");
+        out.push(b'"');
+        if !self.zeek.earlier.is_empty() {
+            out.extend_from_slice(b",\"earlier\":[");
+            for (i, row) in self.zeek.earlier.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"conn_state\":");
+                lit(out, row.conn_state);
+                out.extend_from_slice(b",\"history\":");
+                lit(out, &row.history);
+                out.extend_from_slice(b",\"orig\":\"");
+                row.orig.write_to(out);
+                out.extend_from_slice(b"\"}");
+            }
+            out.push(b']');
+        }
+        out.push(b'}');
         for (key, sides) in [
             (&b",\"packets\":{\"client\":"[..], &self.packets),
             (&b",\"bytes\":{\"client\":"[..], &self.bytes),
@@ -303,6 +325,66 @@ mod tests {
             )
             .unwrap();
         }
+        // A one-sided capture Zeek splits with its attempt timer: the record
+        // carries Zeek's earlier row.
+        let mut pcap = vec![
+            0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0,
+        ];
+        for (sec, flags, seq, ack) in [
+            (0u32, 0x02u8, 1000u32, 0u32),
+            (6, 0x18, 1001, 1),
+            (7, 0x11, 1011, 1),
+        ] {
+            let len: u16 = if flags == 0x18 { 10 } else { 0 };
+            let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0, 0x45, 0];
+            f.extend_from_slice(&(40 + len).to_be_bytes());
+            f.extend_from_slice(&[
+                0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0x9c, 0x40, 0, 22,
+            ]);
+            f.extend_from_slice(&seq.to_be_bytes());
+            f.extend_from_slice(&ack.to_be_bytes());
+            f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+            f.resize(f.len() + usize::from(len), b'x');
+            pcap.extend_from_slice(&(1_700_000_000 + sec).to_le_bytes());
+            pcap.extend_from_slice(&0u32.to_le_bytes());
+            pcap.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            pcap.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            pcap.extend_from_slice(&f);
+        }
+        struct Split(usize);
+        impl Sink for Split {
+            fn connection(&mut self, r: &ConnRecord<'_>, f: &[Finding]) -> std::io::Result<()> {
+                assert_eq!(r.zeek.earlier.len(), 1, "Zeek's attempt timer splits it");
+                assert_eq!(
+                    (r.zeek.earlier[0].conn_state, r.zeek.conn_state),
+                    ("S0", "SH")
+                );
+                self.0 += 1;
+                Compare(0).connection(r, f)
+            }
+            fn host_findings(
+                &mut self,
+                _: &[Finding],
+                _: crate::capture::Precision,
+            ) -> std::io::Result<()> {
+                Ok(())
+            }
+            fn finish(&mut self, _: &Summary) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let src =
+            crate::capture::FileSource::from_reader("split", Box::new(std::io::Cursor::new(pcap)))
+                .unwrap();
+        let mut split = Split(0);
+        crate::pipeline::run_sources(
+            vec![src],
+            AnalysisConfig::default(),
+            &mut split,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(split.0, 1);
         // Every verdict, state and role appears in some capture.
         assert!(sink.0 >= 19, "{} records", sink.0);
     }

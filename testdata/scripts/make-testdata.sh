@@ -147,6 +147,22 @@ NFT
     tw-pileup) simple tw-pileup tw-pileup ;;
     zero-window) simple zero-window zero-window 10.77.0.2 -s 96 ;;
     simultaneous-close) simple simultaneous-close simultaneous ;;
+    lossy)
+        # nftables drops 3 % of the packets each way at random: the kernels
+        # retransmit and the 2 MB exchange completes.
+        setup_pair
+        ip netns exec $SRV nft add table inet lossy
+        ip netns exec $SRV nft 'add chain inet lossy input { type filter hook input priority 0; }'
+        ip netns exec $SRV nft add rule inet lossy input tcp dport $PORT numgen random mod 100 '<' 3 drop
+        ip netns exec $CLI nft add table inet lossy
+        ip netns exec $CLI nft 'add chain inet lossy input { type filter hook input priority 0; }'
+        ip netns exec $CLI nft add rule inet lossy input tcp sport $PORT numgen random mod 100 '<' 3 drop
+        start_server lossy 10.77.0.2
+        # shellcheck disable=SC2046
+        start_capture $SRV "$out/lossy.pcap" $(tcpdump_on veth-s -s 80)
+        ip netns exec $CLI $app client lossy 10.77.0.2 $PORT
+        stop_capture 0.5
+        ;;
     final-ack-lost) simple final-ack-lost final-ack-lost ;;
     last-ack-reset)
         # The client keeps no TIME-WAIT (tcp_max_tw_buckets 0), so it

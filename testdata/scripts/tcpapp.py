@@ -136,6 +136,13 @@ def server(mode, host, port):
             pass
         time.sleep(0.5)
         return
+    if mode == "lossy":
+        recv_until_eof_or(c, 2 << 20)
+        c.sendall(b"s" * (2 << 20))
+        recv_until_eof(c)
+        c.close()
+        time.sleep(0.5)
+        return
     if mode == "zero-window":
         # Never reads: the receive buffer fills and the window closes.
         time.sleep(30)
@@ -266,6 +273,15 @@ def client(mode, host, port):
         except (socket.timeout, OSError):
             pass
         time.sleep(0.3)
+        return
+    if mode == "lossy":
+        c = connect(host, port)
+        c.sendall(b"c" * (2 << 20))
+        got = 0
+        while got < (2 << 20):
+            got += len(c.recv(1 << 20))
+        c.close()
+        time.sleep(1.0)
         return
     if mode == "zero-window":
         c = connect(host, port, timeout=2.0)

@@ -36,6 +36,16 @@ pub struct Zeek {
     pub conn_state: String,
     pub history: String,
     pub orig: String,
+    /// Rows Zeek logs before this one (its timers split the connection).
+    #[serde(default)]
+    pub earlier: Vec<ZeekRow>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct ZeekRow {
+    pub conn_state: String,
+    pub history: String,
+    pub orig: String,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -101,7 +111,7 @@ pub struct Summary {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Record {
-    Connection(Conn),
+    Connection(Box<Conn>),
     Finding(Finding),
     Summary(Summary),
 }
@@ -146,7 +156,7 @@ pub fn parse_jsonl(out: &Output) -> Report {
         {
             Record::Connection(c) => {
                 order.push("connection");
-                connections.push(c)
+                connections.push(*c)
             }
             Record::Finding(f) => {
                 order.push("finding");
