@@ -116,6 +116,7 @@ pub struct Analyzer<'s> {
 
 impl<'s> Analyzer<'s> {
     pub fn new(cfg: AnalysisConfig, sink: &'s mut dyn Sink) -> Self {
+        let hosts = crate::findings::hosts::HostTracker::new(&cfg.thresholds);
         Analyzer {
             cfg,
             table: FlowTable::new(),
@@ -126,7 +127,7 @@ impl<'s> Analyzer<'s> {
             precision: Precision::Micro,
             sink,
             scratch: Vec::new(),
-            hosts: Default::default(),
+            hosts,
             counters: Counters::default(),
         }
     }

@@ -104,6 +104,23 @@ mod tests {
     }
 
     #[test]
+    fn erspan_types_ii_and_iii() {
+        // GRE with a sequence number, ERSPAN II: 8-byte header, then Ethernet.
+        let mut ii = vec![0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 7];
+        ii.extend_from_slice(&[0x10, 0, 0, 1, 0, 0, 0, 0]);
+        ii.extend_from_slice(&[0xee; 6]);
+        assert_eq!(inner(47, &ii), Some(Inner::Ethernet(&[0xee; 6][..])));
+        // ERSPAN III: 12 bytes, plus 8 of platform data with the O bit.
+        let mut iii = vec![0x00, 0x00, 0x22, 0xeb];
+        iii.extend_from_slice(&[0x20, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x01]);
+        iii.extend_from_slice(&[0; 8]);
+        iii.extend_from_slice(&[0xdd; 6]);
+        assert_eq!(inner(47, &iii), Some(Inner::Ethernet(&[0xdd; 6][..])));
+        // A header cut short is no tunnel.
+        assert_eq!(inner(47, &iii[..10]), None);
+    }
+
+    #[test]
     fn vxlan_and_geneve() {
         let mut vx = vec![
             0x12, 0x34, 0x12, 0xb5, 0, 24, 0, 0, 0x08, 0, 0, 0, 0, 0, 1, 0,

@@ -48,16 +48,94 @@ pub struct HostRow {
     pub close_wait_peak_at: Option<String>,
 }
 
+/// A pile's peak, kept after the pile is retired.
+#[derive(Debug, Clone, Copy)]
+struct Peak {
+    host: IpAddr,
+    toward: Option<SocketAddr>,
+    peak: u64,
+    at: Timestamp,
+}
+
+/// Retired peaks kept for the summary's host list.
+const KEEP_PEAKS: usize = 20;
+
 /// Follows TIME-WAIT and CLOSE-WAIT per host as connections change state.
+///
+/// Memory follows what is running, not the capture's length: a pile whose
+/// last TIME-WAIT has ended (or whose CLOSE-WAITs are all closed) below its
+/// threshold is retired, and only the highest retired peaks are kept.
 #[derive(Debug, Default)]
 pub struct HostTracker {
     time_wait: HashMap<(IpAddr, SocketAddr), TimeWaitPile, ahash::RandomState>,
+    /// When each running TIME-WAIT ends, in order, and whose it is.
+    ends: VecDeque<(Timestamp, (IpAddr, SocketAddr))>,
     close_wait: HashMap<IpAddr, CloseWaitPile, ahash::RandomState>,
+    retired: Vec<Peak>,
+    tw_threshold: u64,
+    cw_threshold: u64,
     /// State changes not counted because the maps were full.
     pub untracked: u64,
 }
 
 impl HostTracker {
+    pub fn new(th: &Thresholds) -> Self {
+        HostTracker {
+            tw_threshold: th.tw_accumulation,
+            cw_threshold: th.cw_accumulation,
+            ..Default::default()
+        }
+    }
+
+    /// Keeps a retired pile's peak if it is among the highest.
+    fn keep_peak(&mut self, p: Peak) {
+        if p.peak == 0 {
+            return;
+        }
+        if self.retired.len() < KEEP_PEAKS {
+            self.retired.push(p);
+        } else if let Some(i) = self
+            .retired
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, r)| r.peak)
+            .map(|(i, _)| i)
+        {
+            if let Some(low) = self.retired.get_mut(i) {
+                if p.peak > low.peak {
+                    *low = p;
+                }
+            }
+        }
+    }
+
+    /// Retires TIME-WAIT piles whose windows have all ended by `now`.
+    fn retire(&mut self, now: Timestamp) {
+        while self.ends.front().is_some_and(|(end, _)| *end <= now) {
+            let Some((end, key)) = self.ends.pop_front() else {
+                break;
+            };
+            let Some(pile) = self.time_wait.get_mut(&key) else {
+                continue;
+            };
+            // All windows are as long, so the one that ended at `end` is
+            // the pile's oldest (if an insertion has not dropped it yet).
+            if pile.running.front().is_some_and(|start| *start <= end) {
+                pile.running.pop_front();
+            }
+            if pile.running.is_empty() && (pile.peak as u64) < self.tw_threshold {
+                if let Some(p) = self.time_wait.remove(&key) {
+                    self.keep_peak(Peak {
+                        host: key.0,
+                        toward: Some(key.1),
+                        peak: p.peak as u64,
+                        at: p.peak_at,
+                    });
+                }
+            }
+        }
+    }
+
     /// Applies a connection's state changes at `at`. `window` is 2MSL.
     pub fn apply(&mut self, c: &Connection, changes: Changes, at: Timestamp, window: i64) {
         for dir in [Dir::Client, Dir::Server] {
@@ -93,6 +171,7 @@ impl HostTracker {
             self.untracked += 1;
             return;
         }
+        self.retire(at);
         let pile = self.time_wait.entry(key).or_default();
         while pile
             .running
@@ -102,6 +181,7 @@ impl HostTracker {
             pile.running.pop_front();
         }
         pile.running.push_back(at);
+        self.ends.push_back((at.add_nanos(window), key));
         pile.total += 1;
         if pile.running.len() > pile.peak {
             pile.peak = pile.running.len();
@@ -124,8 +204,19 @@ impl HostTracker {
     }
 
     fn close_wait_out(&mut self, host: IpAddr) {
-        if let Some(pile) = self.close_wait.get_mut(&host) {
-            pile.now = pile.now.saturating_sub(1);
+        let Some(pile) = self.close_wait.get_mut(&host) else {
+            return;
+        };
+        pile.now = pile.now.saturating_sub(1);
+        if pile.now == 0 && pile.peak < self.cw_threshold {
+            let (peak, at) = (pile.peak, pile.peak_at);
+            self.close_wait.remove(&host);
+            self.keep_peak(Peak {
+                host,
+                toward: None,
+                peak,
+                at,
+            });
         }
     }
 
@@ -181,39 +272,61 @@ impl HostTracker {
 
     /// The hosts with the highest peaks, for reports.
     pub fn top(&self, n: usize, precision: Precision) -> Vec<HostRow> {
-        let mut rows: HashMap<IpAddr, HostRow> = HashMap::new();
-        let blank = |host: IpAddr| HostRow {
-            host,
-            time_wait_peak: 0,
-            time_wait_toward: None,
-            time_wait_peak_at: None,
-            close_wait_peak: 0,
-            close_wait_peak_at: None,
-        };
-        for ((host, toward), p) in &self.time_wait {
-            let row = rows.entry(*host).or_insert_with(|| blank(*host));
-            if p.peak as u64 > row.time_wait_peak {
-                row.time_wait_peak = p.peak as u64;
-                row.time_wait_toward = Some(toward.to_string());
-                row.time_wait_peak_at = Some(p.peak_at.rfc3339(precision).to_string());
+        // Gather raw peaks per host, pick the top, and format only those.
+        #[derive(Default, Clone, Copy)]
+        struct Raw {
+            tw: u64,
+            toward: Option<SocketAddr>,
+            tw_at: Timestamp,
+            cw: u64,
+            cw_at: Timestamp,
+        }
+        let mut raw: HashMap<IpAddr, Raw, ahash::RandomState> = HashMap::default();
+        let tw = self
+            .time_wait
+            .iter()
+            .map(|((host, toward), p)| (*host, Some(*toward), p.peak as u64, p.peak_at));
+        let cw = self
+            .close_wait
+            .iter()
+            .map(|(host, p)| (*host, None, p.peak, p.peak_at));
+        let retired = self
+            .retired
+            .iter()
+            .map(|r| (r.host, r.toward, r.peak, r.at));
+        for (host, toward, peak, at) in tw.chain(cw).chain(retired) {
+            let r = raw.entry(host).or_default();
+            match toward {
+                Some(t) if peak > r.tw => {
+                    r.tw = peak;
+                    r.toward = Some(t);
+                    r.tw_at = at;
+                }
+                None if peak > r.cw => {
+                    r.cw = peak;
+                    r.cw_at = at;
+                }
+                _ => {}
             }
         }
-        for (host, p) in &self.close_wait {
-            let row = rows.entry(*host).or_insert_with(|| blank(*host));
-            row.close_wait_peak = p.peak;
-            row.close_wait_peak_at = Some(p.peak_at.rfc3339(precision).to_string());
-        }
-        let mut rows: Vec<HostRow> = rows
-            .into_values()
-            .filter(|r| r.time_wait_peak + r.close_wait_peak > 0)
-            .collect();
+        let mut rows: Vec<(IpAddr, Raw)> =
+            raw.into_iter().filter(|(_, r)| r.tw + r.cw > 0).collect();
         rows.sort_by(|a, b| {
-            (b.time_wait_peak.max(b.close_wait_peak))
-                .cmp(&a.time_wait_peak.max(a.close_wait_peak))
-                .then(a.host.cmp(&b.host))
+            (b.1.tw.max(b.1.cw))
+                .cmp(&a.1.tw.max(a.1.cw))
+                .then(a.0.cmp(&b.0))
         });
         rows.truncate(n);
-        rows
+        rows.into_iter()
+            .map(|(host, r)| HostRow {
+                host,
+                time_wait_peak: r.tw,
+                time_wait_toward: r.toward.map(|t| t.to_string()),
+                time_wait_peak_at: (r.tw > 0).then(|| r.tw_at.rfc3339(precision).to_string()),
+                close_wait_peak: r.cw,
+                close_wait_peak_at: (r.cw > 0).then(|| r.cw_at.rfc3339(precision).to_string()),
+            })
+            .collect()
     }
 }
 
@@ -231,7 +344,10 @@ mod tests {
 
     #[test]
     fn time_wait_peak_counts_only_windows_running_at_once() {
-        let mut h = HostTracker::default();
+        let mut h = HostTracker::new(&Thresholds {
+            tw_accumulation: 3,
+            ..Thresholds::default()
+        });
         let host: IpAddr = "10.0.0.1".parse().unwrap();
         let server = sa("10.0.0.2:80");
         let s = 1_000_000_000;
@@ -260,7 +376,10 @@ mod tests {
 
     #[test]
     fn close_wait_counts_up_and_down() {
-        let mut h = HostTracker::default();
+        let mut h = HostTracker::new(&Thresholds {
+            cw_accumulation: 3,
+            ..Thresholds::default()
+        });
         let host: IpAddr = "10.0.0.2".parse().unwrap();
         h.close_wait_in(host, Timestamp(1));
         h.close_wait_in(host, Timestamp(2));
@@ -276,5 +395,27 @@ mod tests {
         assert_eq!(f[0].evidence["peak"], 3);
         assert_eq!(f[0].ts, Timestamp(4));
         assert_eq!(h.top(10, Precision::Micro)[0].close_wait_peak, 3);
+    }
+
+    #[test]
+    fn finished_piles_below_the_threshold_are_retired() {
+        let th = Thresholds {
+            tw_accumulation: 10,
+            ..Thresholds::default()
+        };
+        let mut h = HostTracker::new(&th);
+        let server = sa("10.0.0.2:80");
+        let s = 1_000_000_000;
+        // 1000 clients, one TIME-WAIT each, a second apart with a 60 s window:
+        // only about 60 piles run at any time.
+        for i in 0..1000u32 {
+            let host = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            h.time_wait_began(host, server, Timestamp(i64::from(i) * s), 60 * s);
+        }
+        assert!(h.time_wait.len() <= 61, "{} piles kept", h.time_wait.len());
+        assert!(h.ends.len() <= 61);
+        assert!(h.retired.len() <= KEEP_PEAKS);
+        // Their peaks still show in the host list.
+        assert_eq!(h.top(5, Precision::Micro).len(), 5);
     }
 }
