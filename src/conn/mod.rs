@@ -133,7 +133,9 @@ pub struct Endpoint {
     /// The highest acknowledgment it sent.
     pub max_ack: Option<SeqNumber>,
     pub fin: Option<Fin>,
-    pub rst: Option<Rst>,
+    /// Boxed: most connections never see one, and every byte of a
+    /// connection's state costs cache on the per-packet path.
+    pub rst: Option<Box<Rst>>,
     pub rst_count: u32,
     /// The last segment that carried bytes never seen before.
     pub last_new_data: Option<Event>,
@@ -478,7 +480,7 @@ impl Connection {
         let closed = self
             .ep
             .iter()
-            .any(|e| e.fin.is_some() || e.rst.is_some_and(|r| r.accepted));
+            .any(|e| e.fin.is_some() || e.rst.as_deref().is_some_and(|r| r.accepted));
         closed || dir == Dir::Server || self.ep[0].isn != Some(SeqNumber(seg.seq))
     }
 
@@ -490,7 +492,9 @@ impl Connection {
     /// A RST was accepted: the connection ended (or its TIME-WAIT did) by
     /// reset.
     pub fn was_reset(&self) -> bool {
-        self.ep.iter().any(|e| e.rst.is_some_and(|r| r.accepted))
+        self.ep
+            .iter()
+            .any(|e| e.rst.as_deref().is_some_and(|r| r.accepted))
     }
 
     /// Recomputes `finished` after a FIN was acked or a RST accepted.
@@ -499,7 +503,11 @@ impl Connection {
             .ep
             .iter()
             .all(|e| e.fin.is_some_and(|f| f.acked.is_some()));
-        self.finished = fins || self.ep.iter().any(|e| e.rst.is_some_and(|r| r.accepted));
+        self.finished = fins
+            || self
+                .ep
+                .iter()
+                .any(|e| e.rst.as_deref().is_some_and(|r| r.accepted));
     }
 
     fn set_state(&mut self, dir: Dir, to: TcpState) {
@@ -587,7 +595,7 @@ impl Connection {
         }
         // Anything but another RST after its own accepted RST: a real stack
         // has forgotten the connection (taxonomy: suspected injection).
-        if !seg.flags.rst() && e.rst.is_some_and(|r| r.accepted) {
+        if !seg.flags.rst() && e.rst.as_deref().is_some_and(|r| r.accepted) {
             let a = e.after_rst.get_or_insert_with(|| Box::new((at, 0)));
             a.1 += 1;
         }
@@ -1000,7 +1008,7 @@ impl Connection {
             _ => 0,
         };
         let peer_last_data = self.ep[p].last_new_data;
-        self.ep[d].rst = Some(Rst {
+        self.ep[d].rst = Some(Box::new(Rst {
             at,
             seq,
             ack: seg.flags.ack().then_some(SeqNumber(seg.ack)),
@@ -1015,7 +1023,7 @@ impl Connection {
             answers_fin_retransmission: self.ep[d].fin.is_some()
                 && self.ep[p].fin.is_some_and(|f| f.after_ack > 0),
             after_close: self.finished,
-        });
+        }));
         if accepted {
             // §3.10.7.4: the receiver of an acceptable RST closes; the
             // sender has already deleted its connection.

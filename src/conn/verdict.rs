@@ -155,7 +155,14 @@ pub(super) fn judge(c: &Connection, end: EndReason) -> Verdict {
     // The first accepted RST, if any, and who sent it.
     let first_rst = [Dir::Client, Dir::Server]
         .into_iter()
-        .filter_map(|d| c.endpoint(d).rst.filter(|r| r.accepted).map(|r| (d, r)))
+        .filter_map(|d| {
+            c.endpoint(d)
+                .rst
+                .as_deref()
+                .copied()
+                .filter(|r| r.accepted)
+                .map(|r| (d, r))
+        })
         .min_by_key(|(_, r)| (r.at.ts, r.at.frame));
     let fin_acked = |d: Dir| c.endpoint(d).fin.and_then(|f| f.acked);
     let both_acked_at = match (fin_acked(Dir::Client), fin_acked(Dir::Server)) {

@@ -20,9 +20,9 @@ const MAX_KEYS: usize = 100_000;
 
 #[derive(Debug, Default)]
 struct TimeWaitPile {
-    /// When each TIME-WAIT still running began, oldest first (they all
-    /// last the same 2MSL, so they also end in this order).
-    running: VecDeque<Timestamp>,
+    /// TIME-WAITs running now (each ends when its entry in
+    /// `HostTracker::ends` comes due: they all last the same 2MSL).
+    running: u32,
     peak: usize,
     peak_at: Timestamp,
     total: u64,
@@ -109,21 +109,18 @@ impl HostTracker {
         }
     }
 
-    /// Retires TIME-WAIT piles whose windows have all ended by `now`.
+    /// Ends the TIME-WAITs due by `now`, and retires piles left empty below
+    /// the threshold.
     fn retire(&mut self, now: Timestamp) {
         while self.ends.front().is_some_and(|(end, _)| *end <= now) {
-            let Some((end, key)) = self.ends.pop_front() else {
+            let Some((_, key)) = self.ends.pop_front() else {
                 break;
             };
             let Some(pile) = self.time_wait.get_mut(&key) else {
                 continue;
             };
-            // All windows are as long, so the one that ended at `end` is
-            // the pile's oldest (if an insertion has not dropped it yet).
-            if pile.running.front().is_some_and(|start| *start <= end) {
-                pile.running.pop_front();
-            }
-            if pile.running.is_empty() && (pile.peak as u64) < self.tw_threshold {
+            pile.running = pile.running.saturating_sub(1);
+            if pile.running == 0 && (pile.peak as u64) < self.tw_threshold {
                 if let Some(p) = self.time_wait.remove(&key) {
                     self.keep_peak(Peak {
                         host: key.0,
@@ -173,18 +170,11 @@ impl HostTracker {
         }
         self.retire(at);
         let pile = self.time_wait.entry(key).or_default();
-        while pile
-            .running
-            .front()
-            .is_some_and(|start| start.add_nanos(window) <= at)
-        {
-            pile.running.pop_front();
-        }
-        pile.running.push_back(at);
+        pile.running += 1;
         self.ends.push_back((at.add_nanos(window), key));
         pile.total += 1;
-        if pile.running.len() > pile.peak {
-            pile.peak = pile.running.len();
+        if pile.running as usize > pile.peak {
+            pile.peak = pile.running as usize;
             pile.peak_at = at;
         }
     }

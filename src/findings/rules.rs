@@ -91,7 +91,7 @@ fn refused(c: &Connection, v: &Verdict, out: &mut Vec<Finding>) {
     if v.teardown != Teardown::Refused {
         return;
     }
-    let (Some(syn), Some(rst)) = (c.ep[0].syn, c.ep[1].rst) else {
+    let (Some(syn), Some(rst)) = (c.ep[0].syn, c.ep[1].rst.as_deref().copied()) else {
         return;
     };
     out.push(finding(
@@ -139,7 +139,9 @@ fn rst_abort(c: &Connection, v: &Verdict, dir: Dir, out: &mut Vec<Finding>) {
         return;
     }
     let e = c.endpoint(dir);
-    let Some(rst) = e.rst else { return };
+    let Some(rst) = e.rst.as_deref().copied() else {
+        return;
+    };
     // A RST after the sender's own FIN is `rst-after-fin`.
     if e.fin.is_some_and(|f| f.first.ts <= rst.at.ts) {
         return;
@@ -167,7 +169,7 @@ fn rst_abort(c: &Connection, v: &Verdict, dir: Dir, out: &mut Vec<Finding>) {
 
 fn rst_after_fin(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
     let e = c.endpoint(dir);
-    let (Some(fin), Some(rst)) = (e.fin, e.rst) else {
+    let (Some(fin), Some(rst)) = (e.fin, e.rst.as_deref().copied()) else {
         return;
     };
     if rst.at.ts < fin.first.ts || rst.answers_fin_retransmission {
@@ -222,7 +224,11 @@ fn fin_unacked(c: &Connection, dir: Dir, now: Timestamp, th: &Thresholds, out: &
     let Some(fin) = c.endpoint(dir).fin else {
         return;
     };
-    if fin.acked.is_some() || c.ep.iter().any(|e| e.rst.is_some_and(|r| r.accepted)) {
+    if fin.acked.is_some()
+        || c.ep
+            .iter()
+            .any(|e| e.rst.as_deref().is_some_and(|r| r.accepted))
+    {
         return;
     }
     // Trap: nothing from the peer was ever captured (a one-sided capture):
@@ -387,7 +393,7 @@ fn data_after_fin(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
 /// that side's usual, was probably not sent by that side's stack.
 fn rst_suspected_injection(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
     let e = c.endpoint(dir);
-    let Some(rst) = e.rst.filter(|r| r.accepted) else {
+    let Some(rst) = e.rst.as_deref().copied().filter(|r| r.accepted) else {
         return;
     };
     let after = e.after_rst.as_deref();
@@ -424,7 +430,13 @@ fn rst_suspected_injection(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
 /// Bytes the peer sent at least one round trip before the RST and the
 /// sender never acknowledged were lost with it; so is payload on the RST.
 fn rst_discards_data(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
-    let Some(rst) = c.endpoint(dir).rst.filter(|r| r.accepted) else {
+    let Some(rst) = c
+        .endpoint(dir)
+        .rst
+        .as_deref()
+        .copied()
+        .filter(|r| r.accepted)
+    else {
         return;
     };
     let rtt = c.handshake_rtt().unwrap_or(0);
@@ -554,7 +566,13 @@ fn time_wait_extended(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
 /// last FIN with RST: its TIME-WAIT was gone, so the peer's close ends in
 /// an error.
 fn last_ack_reset(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
-    let Some(rst) = c.endpoint(dir).rst.filter(|r| r.answers_fin_retransmission) else {
+    let Some(rst) = c
+        .endpoint(dir)
+        .rst
+        .as_deref()
+        .copied()
+        .filter(|r| r.answers_fin_retransmission)
+    else {
         return;
     };
     out.push(finding(
@@ -579,7 +597,13 @@ fn time_wait_assassination_within(
     th: &Thresholds,
     out: &mut Vec<Finding>,
 ) {
-    let Some(rst) = c.endpoint(dir).rst.filter(|r| r.after_close) else {
+    let Some(rst) = c
+        .endpoint(dir)
+        .rst
+        .as_deref()
+        .copied()
+        .filter(|r| r.after_close)
+    else {
         return;
     };
     let holder = dir.other();
