@@ -446,3 +446,53 @@ fn many_findings_of_one_kind_are_summarized() {
     let all = String::from_utf8(run(&["analyze", "--format", "table", "--all", f]).stdout).unwrap();
     assert_eq!(all.matches("aborted the connection").count(), 40);
 }
+
+/// The README shows real output: the quick start's table and a connection
+/// record must be what the binary prints now.
+#[test]
+fn readme_examples_are_current() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let block = |fence: &str| -> String {
+        let start = readme
+            .find(fence)
+            .unwrap_or_else(|| panic!("no {fence} block"))
+            + fence.len();
+        let end = readme[start..].find("\n```").unwrap() + start;
+        readme[start..end].to_string()
+    };
+    let table = run(&[
+        "analyze",
+        "--format",
+        "table",
+        "--color",
+        "never",
+        "testdata/rst-server.pcap",
+        "testdata/fin-unacked.pcap",
+        "testdata/half-close.pcap",
+    ]);
+    // Paths as the README writes them, relative to the checkout.
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert_eq!(
+        block("```text\n").trim_end(),
+        table.trim_end(),
+        "README's quick-start output is stale"
+    );
+    let record: serde_json::Value = serde_json::from_str(&block("```json\n")).unwrap();
+    let out = run(&[
+        "analyze",
+        "--format",
+        "jsonl",
+        "testdata/graceful-server.pcap",
+    ]);
+    let first: serde_json::Value = serde_json::from_str(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record, first, "README's connection record is stale");
+}

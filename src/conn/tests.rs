@@ -11,11 +11,7 @@ const C_ISN: u32 = 1000;
 const S_ISN: u32 = 5000;
 
 fn addr(s: &str) -> SocketAddr {
-    let a: std::net::SocketAddr = s.parse().unwrap();
-    SocketAddr {
-        ip: a.ip(),
-        port: a.port(),
-    }
+    s.parse::<std::net::SocketAddr>().unwrap().into()
 }
 
 /// A segment from `from` with the given flags, seq, ack and length.

@@ -325,11 +325,7 @@ mod tests {
     use super::*;
 
     fn sa(s: &str) -> SocketAddr {
-        let a: std::net::SocketAddr = s.parse().unwrap();
-        SocketAddr {
-            ip: a.ip(),
-            port: a.port(),
-        }
+        s.parse::<std::net::SocketAddr>().unwrap().into()
     }
 
     #[test]

@@ -16,6 +16,15 @@ pub struct SocketAddr {
     pub port: u16,
 }
 
+impl From<std::net::SocketAddr> for SocketAddr {
+    fn from(a: std::net::SocketAddr) -> Self {
+        SocketAddr {
+            ip: a.ip(),
+            port: a.port(),
+        }
+    }
+}
+
 impl SocketAddr {
     /// Appends `ip:port` (`[ip]:port` for IPv6) to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
@@ -152,11 +161,7 @@ mod tests {
     use super::*;
 
     fn sa(s: &str) -> SocketAddr {
-        let a: std::net::SocketAddr = s.parse().unwrap();
-        SocketAddr {
-            ip: a.ip(),
-            port: a.port(),
-        }
+        s.parse::<std::net::SocketAddr>().unwrap().into()
     }
 
     #[test]

@@ -426,7 +426,14 @@ impl<W: Write> Sink for TableSink<W> {
             }
         }
 
-        if !s.hosts.is_empty() {
+        // One TIME-WAIT is no pile-up: the section lists hosts holding two
+        // or more at once (the summary's `hosts` has them all).
+        let piling: Vec<_> = s
+            .hosts
+            .iter()
+            .filter(|h| h.time_wait_peak.max(h.close_wait_peak) >= 2)
+            .collect();
+        if !piling.is_empty() {
             writeln!(self.out, "\nHosts (most connections held at once)")?;
             let mut t = self.table();
             t.set_header(vec![
