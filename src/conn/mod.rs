@@ -7,6 +7,8 @@
 //! Every transition goes through `Connection::set_state`; the RFC 9293
 //! clause that justifies it is on the line that makes it.
 
+mod endpoint;
+mod prior;
 mod state;
 mod verdict;
 pub mod zeek;
@@ -19,8 +21,11 @@ use serde::Serialize;
 use crate::capture::Timestamp;
 use crate::decode::Segment;
 use crate::flow::{is_likely_server_port, FlowKey, KeySide, SocketAddr};
-use crate::reassembly::{SeqNumber, Stream};
+use crate::reassembly::SeqNumber;
 
+pub use endpoint::{CloseWaitWatch, Endpoint, Fin, HalfClose, Rst, ZeroWindow};
+use endpoint::{Fingerprint, DUPLICATE_WINDOW_NS};
+pub use prior::{Prior, PriorTimeWait, ReuseOutcome};
 pub use state::TcpState;
 pub use verdict::{Handshake, Party, Teardown, Verdict};
 use zeek::ZeekConn;
@@ -62,186 +67,6 @@ pub struct Event {
     pub frame: u64,
 }
 
-/// A FIN an endpoint sent.
-#[derive(Debug, Clone, Copy)]
-pub struct Fin {
-    /// Sequence number of the FIN itself (after any data it carries).
-    pub seq: SeqNumber,
-    pub first: Event,
-    pub last: Event,
-    /// How many times it was sent (1 = never retransmitted).
-    pub count: u32,
-    /// Whether the FIN segment already acknowledged the peer's FIN.
-    pub acked_peer_fin: bool,
-    /// When the peer acknowledged it (ACK ≥ seq + 1).
-    pub acked: Option<Event>,
-    /// Retransmissions after the peer's ACK of it was seen (that ACK was
-    /// lost after the tap), and the first of them.
-    pub after_ack: u32,
-    pub first_after_ack: Option<Event>,
-    /// ACKs of it the peer sent again after such retransmissions.
-    pub reacked: u32,
-}
-
-/// The first RST an endpoint sent.
-#[derive(Debug, Clone, Copy)]
-pub struct Rst {
-    pub at: Event,
-    pub seq: SeqNumber,
-    /// The acknowledgment field, when the ACK bit was set (RFC 9293 §3.10.7.1:
-    /// without it the field means nothing).
-    pub ack: Option<SeqNumber>,
-    pub payload_len: u32,
-    /// The sender's state just before the RST.
-    pub state_before: TcpState,
-    /// Whether its sequence number is where the receiver expected the
-    /// sender's next byte (RFC 9293 §3.10.7.4: such a RST is accepted).
-    pub seq_is_next: bool,
-    /// Whether the receiver would accept it (in its window, or no window
-    /// known); an unacceptable RST changes no state.
-    pub accepted: bool,
-    /// Whether the peer had sent data after this endpoint's FIN.
-    pub after_peer_data: bool,
-    pub ttl: u8,
-    /// Bytes the peer had sent that this endpoint had not acknowledged.
-    pub unacked_peer_bytes: u32,
-    /// When the peer last sent new data before the RST.
-    pub peer_last_data: Option<Event>,
-    /// The RST answered the peer's FIN retransmitted after this side had
-    /// acked it: this side's TIME-WAIT was gone.
-    pub answers_fin_retransmission: bool,
-    /// Both ends had finished before it (a RST into TIME-WAIT).
-    pub after_close: bool,
-}
-
-/// What an endpoint sent, as seen by the observer.
-#[derive(Debug, Clone, Default)]
-pub struct Endpoint {
-    pub state: TcpState,
-    /// Packets sent (duplicates excluded).
-    pub packets: u64,
-    /// Exact duplicates of the packet before (a capture on `any`, SPAN).
-    pub duplicates: u64,
-    pub stream: Stream,
-    /// Initial sequence number, from its SYN or SYN-ACK.
-    pub isn: Option<SeqNumber>,
-    /// Its first SYN (client) or SYN-ACK (server).
-    pub syn: Option<Event>,
-    pub syn_count: u32,
-    /// One past the highest sequence number it used (SYN and FIN count).
-    pub snd_nxt: Option<SeqNumber>,
-    /// The highest acknowledgment it sent.
-    pub max_ack: Option<SeqNumber>,
-    pub fin: Option<Fin>,
-    /// Boxed: most connections never see one, and every byte of a
-    /// connection's state costs cache on the per-packet path.
-    pub rst: Option<Box<Rst>>,
-    pub rst_count: u32,
-    /// The last segment that carried bytes never seen before.
-    pub last_new_data: Option<Event>,
-    pub window_scale: Option<u8>,
-    /// TTL (hop limit) of its first packet: its usual distance from the tap.
-    pub ttl: Option<u8>,
-    /// The last TCP timestamp (TSval) it sent.
-    pub last_tsval: Option<u32>,
-    /// Payload at or beyond its own FIN (first time, and bytes).
-    pub data_after_fin: Option<Box<(Event, u64)>>,
-    /// Ordinary segments it sent after its own accepted RST (first, count).
-    pub after_rst: Option<Box<(Event, u32)>>,
-    /// When it advertised a zero window, and how long the peer was stuck.
-    pub zero_window: Option<Box<ZeroWindow>>,
-    last_packet: Option<(Fingerprint, Timestamp)>,
-}
-
-/// An endpoint advertising a zero window (RFC 9293 §3.8.6.1): the peer may
-/// only probe until it reopens.
-#[derive(Debug, Clone, Copy)]
-pub struct ZeroWindow {
-    /// Since when the window has been zero (`None` once reopened).
-    pub since: Option<Event>,
-    /// The longest closed stretch so far, and when it began.
-    pub longest: i64,
-    pub longest_from: Timestamp,
-    /// Segments the peer sent while the window was zero (probes).
-    pub probes: u32,
-}
-
-impl ZeroWindow {
-    /// The longest zero-window stretch, counting one still open at `now`.
-    pub fn longest_at(&self, now: Timestamp) -> (i64, Timestamp) {
-        match self.since {
-            Some(s) if now.since(s.ts) > self.longest => (now.since(s.ts), s.ts),
-            _ => (self.longest, self.longest_from),
-        }
-    }
-}
-
-/// The fields that make two packets the same packet seen twice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Fingerprint {
-    seq: u32,
-    ack: u32,
-    flags: u8,
-    window: u16,
-    len: u32,
-    ip_id: Option<u16>,
-    tsval: Option<u32>,
-}
-
-/// Two copies of one packet arrive microseconds apart on a capture on `any`
-/// or a SPAN port. A retransmission comes at least 10 ms later (Linux's
-/// floor for a tail-loss probe; an RTO is 200 ms or more) and, on IPv4,
-/// with a new IP ID.
-const DUPLICATE_WINDOW_NS: i64 = 5_000_000;
-
-/// Data sent after the peer's FIN was acknowledged (RFC 9293 §3.6: the
-/// half-close is legal; the finding records it).
-#[derive(Debug, Clone, Copy)]
-pub struct HalfClose {
-    /// The side still sending.
-    pub by: Dir,
-    pub first: Event,
-    pub bytes: u64,
-    pub packets: u64,
-}
-
-/// How long a side sat in CLOSE-WAIT without closing or sending.
-#[derive(Debug, Clone, Copy)]
-pub struct CloseWaitWatch {
-    /// The side in CLOSE-WAIT.
-    pub by: Dir,
-    /// When the side acknowledged the peer's FIN.
-    pub since: Event,
-    /// The last time it sent new data (or `since`).
-    pub last_activity: Timestamp,
-    /// The longest quiet stretch so far, and when it started.
-    pub longest_quiet: i64,
-    pub longest_quiet_from: Timestamp,
-    /// Set when it finally sent FIN or RST.
-    pub ended: Option<Event>,
-}
-
-impl CloseWaitWatch {
-    fn activity(&mut self, ts: Timestamp) {
-        let quiet = ts.since(self.last_activity);
-        if quiet > self.longest_quiet {
-            self.longest_quiet = quiet;
-            self.longest_quiet_from = self.last_activity;
-        }
-        self.last_activity = ts;
-    }
-
-    /// The longest quiet stretch, counting the one still running at `now`.
-    pub fn longest_quiet_at(&self, now: Timestamp) -> (i64, Timestamp) {
-        let running = now.since(self.last_activity);
-        if self.ended.is_none() && running > self.longest_quiet {
-            (running, self.last_activity)
-        } else {
-            (self.longest_quiet, self.longest_quiet_from)
-        }
-    }
-}
-
 /// Whether Zeek makes the receiver of a connection's first packet its
 /// originator (`TCPAnalyzer::WantConnection`'s port heuristic, for
 /// connections that do not start with a SYN).
@@ -249,66 +74,6 @@ fn zeek_flips(sender: SocketAddr, receiver: SocketAddr, flags: crate::decode::Tc
     (!flags.syn() || flags.ack())
         && is_likely_server_port(sender.port)
         && (!is_likely_server_port(receiver.port) || (!flags.syn() && sender.port < receiver.port))
-}
-
-/// What the SYN that opened a connection ran into on its 4-tuple.
-#[derive(Debug, Clone, Copy)]
-pub enum Prior {
-    /// The connection before was closed and this SYN's receiver still held
-    /// TIME-WAIT.
-    TimeWait(PriorTimeWait),
-    /// The connection before was still open.
-    OpenTuple {
-        id: u64,
-        client: TcpState,
-        server: TcpState,
-    },
-}
-
-/// How a holder of TIME-WAIT answered a SYN reopening its 4-tuple.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReuseOutcome {
-    /// With a SYN-ACK: a new connection (RFC 6191, Linux `TCP_TW_SYN`).
-    Accepted,
-    /// With an ACK of the old connection: the SYN was refused as old
-    /// (Linux `TCP_TW_ACK`).
-    Rejected,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct PriorTimeWait {
-    /// The connection whose TIME-WAIT this is.
-    pub id: u64,
-    /// The TIME-WAIT holder, as seen in this connection.
-    pub holder_addr: SocketAddr,
-    /// When its TIME-WAIT began (its final ACK).
-    pub since: Timestamp,
-    /// What the holder expected next from the SYN's sender (its RCV.NXT).
-    pub rcv_nxt: Option<SeqNumber>,
-    /// The SYN sender's last TSval in the old connection.
-    pub last_tsval: Option<u32>,
-    pub syn_isn: SeqNumber,
-    pub syn_tsval: Option<u32>,
-    pub syn_at: Event,
-    pub outcome: Option<(ReuseOutcome, Event)>,
-    /// A RST from the SYN's sender at exactly RCV.NXT reached the holder
-    /// (RFC 1337: it kills TIME-WAIT).
-    pub assassinated: Option<Event>,
-}
-
-impl PriorTimeWait {
-    /// RFC 6191 §2: a SYN may reopen TIME-WAIT when its timestamp is newer
-    /// than the last one seen, or, without timestamps, when its ISN is
-    /// beyond RCV.NXT. Returns (allowed, how it was judged).
-    pub fn rfc6191(&self) -> (bool, &'static str) {
-        match (self.syn_tsval, self.last_tsval) {
-            (Some(new), Some(old)) => ((new.wrapping_sub(old) as i32) > 0, "timestamps"),
-            _ => (
-                self.rcv_nxt.is_none_or(|n| self.syn_isn.gt(n)),
-                "sequence numbers",
-            ),
-        }
-    }
 }
 
 /// Endpoint state changes that host-level counts follow, as bits: for each
@@ -638,88 +403,6 @@ impl Connection {
             self.update_finished();
         }
         true
-    }
-
-    /// How the TIME-WAIT holder answers the SYN that reopened its tuple,
-    /// and whether a RST kills its TIME-WAIT.
-    fn watch_reuse(&mut self, dir: Dir, seg: &Segment<'_>, at: Event) {
-        let from = self.addr(dir);
-        let Some(Prior::TimeWait(p)) = self.prior.as_deref_mut() else {
-            return;
-        };
-        let flags = seg.flags;
-        if from == p.holder_addr {
-            if p.outcome.is_none() && !flags.rst() {
-                if flags.syn() && flags.ack() {
-                    p.outcome = Some((ReuseOutcome::Accepted, at));
-                } else if flags.ack() && !flags.syn() && p.rcv_nxt == Some(SeqNumber(seg.ack)) {
-                    // An ACK of the old connection answers the SYN.
-                    p.outcome = Some((ReuseOutcome::Rejected, at));
-                }
-            }
-        } else if flags.rst() && p.assassinated.is_none() && p.rcv_nxt == Some(SeqNumber(seg.seq)) {
-            p.assassinated = Some(at);
-        }
-    }
-
-    /// What a SYN from `side` reopening this connection's 4-tuple at `now`
-    /// runs into, for the connection it starts.
-    pub fn prior_for(
-        &self,
-        side: KeySide,
-        seg: &Segment<'_>,
-        at: Event,
-        time_wait: i64,
-    ) -> Option<Prior> {
-        let sender = self.dir_of(side);
-        let receiver = sender.other();
-        let syn = (SeqNumber(seg.seq), seg.options.timestamps.map(|t| t.0));
-        let tw = |id, holder_addr, since: Timestamp, rcv_nxt, last_tsval| {
-            (at.ts.since(since) < time_wait).then_some(Prior::TimeWait(PriorTimeWait {
-                id,
-                holder_addr,
-                since,
-                rcv_nxt,
-                last_tsval,
-                syn_isn: syn.0,
-                syn_tsval: syn.1,
-                syn_at: at,
-                outcome: None,
-                assassinated: None,
-            }))
-        };
-        if self.finished {
-            // The receiver holds TIME-WAIT when it acked the sender's FIN
-            // after its own FIN was acked (or in a simultaneous close).
-            let holds = self.endpoint(receiver).state == TcpState::TimeWait;
-            if holds {
-                let since = self.endpoint(sender).fin.and_then(|f| f.acked)?.ts;
-                return tw(
-                    self.id,
-                    self.addr(receiver),
-                    since,
-                    self.endpoint(receiver).max_ack,
-                    self.endpoint(sender).last_tsval,
-                );
-            }
-            // A refused attempt into a TIME-WAIT passes the TIME-WAIT on to
-            // the retry, unless its RST killed it.
-            if let Some(Prior::TimeWait(p)) = self.prior.as_deref() {
-                if p.assassinated.is_none() {
-                    return tw(p.id, p.holder_addr, p.since, p.rcv_nxt, p.last_tsval);
-                }
-            }
-            return None;
-        }
-        // Still open (not a new attempt at a connection never answered).
-        if self.established.is_some() || self.is_midstream() {
-            return Some(Prior::OpenTuple {
-                id: self.id,
-                client: self.ep[0].state,
-                server: self.ep[1].state,
-            });
-        }
-        None
     }
 
     /// Zero windows: the sender's own advertisement, and probes into the

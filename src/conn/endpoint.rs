@@ -1,0 +1,187 @@
+//! What the observer records about each endpoint: its FIN, its RST, its
+//! zero windows, a CLOSE-WAIT it sits in, data it sends after the peer's
+//! FIN.
+
+use super::{Dir, Event, TcpState};
+use crate::capture::Timestamp;
+use crate::reassembly::{SeqNumber, Stream};
+
+/// A FIN an endpoint sent.
+#[derive(Debug, Clone, Copy)]
+pub struct Fin {
+    /// Sequence number of the FIN itself (after any data it carries).
+    pub seq: SeqNumber,
+    pub first: Event,
+    pub last: Event,
+    /// How many times it was sent (1 = never retransmitted).
+    pub count: u32,
+    /// Whether the FIN segment already acknowledged the peer's FIN.
+    pub acked_peer_fin: bool,
+    /// When the peer acknowledged it (ACK ≥ seq + 1).
+    pub acked: Option<Event>,
+    /// Retransmissions after the peer's ACK of it was seen (that ACK was
+    /// lost after the tap), and the first of them.
+    pub after_ack: u32,
+    pub first_after_ack: Option<Event>,
+    /// ACKs of it the peer sent again after such retransmissions.
+    pub reacked: u32,
+}
+
+/// The first RST an endpoint sent.
+#[derive(Debug, Clone, Copy)]
+pub struct Rst {
+    pub at: Event,
+    pub seq: SeqNumber,
+    /// The acknowledgment field, when the ACK bit was set (RFC 9293 §3.10.7.1:
+    /// without it the field means nothing).
+    pub ack: Option<SeqNumber>,
+    pub payload_len: u32,
+    /// The sender's state just before the RST.
+    pub state_before: TcpState,
+    /// Whether its sequence number is where the receiver expected the
+    /// sender's next byte (RFC 9293 §3.10.7.4: such a RST is accepted).
+    pub seq_is_next: bool,
+    /// Whether the receiver would accept it (in its window, or no window
+    /// known); an unacceptable RST changes no state.
+    pub accepted: bool,
+    /// Whether the peer had sent data after this endpoint's FIN.
+    pub after_peer_data: bool,
+    pub ttl: u8,
+    /// Bytes the peer had sent that this endpoint had not acknowledged.
+    pub unacked_peer_bytes: u32,
+    /// When the peer last sent new data before the RST.
+    pub peer_last_data: Option<Event>,
+    /// The RST answered the peer's FIN retransmitted after this side had
+    /// acked it: this side's TIME-WAIT was gone.
+    pub answers_fin_retransmission: bool,
+    /// Both ends had finished before it (a RST into TIME-WAIT).
+    pub after_close: bool,
+}
+
+/// What an endpoint sent, as seen by the observer.
+#[derive(Debug, Clone, Default)]
+pub struct Endpoint {
+    pub state: TcpState,
+    /// Packets sent (duplicates excluded).
+    pub packets: u64,
+    /// Exact duplicates of the packet before (a capture on `any`, SPAN).
+    pub duplicates: u64,
+    pub stream: Stream,
+    /// Initial sequence number, from its SYN or SYN-ACK.
+    pub isn: Option<SeqNumber>,
+    /// Its first SYN (client) or SYN-ACK (server).
+    pub syn: Option<Event>,
+    pub syn_count: u32,
+    /// One past the highest sequence number it used (SYN and FIN count).
+    pub snd_nxt: Option<SeqNumber>,
+    /// The highest acknowledgment it sent.
+    pub max_ack: Option<SeqNumber>,
+    pub fin: Option<Fin>,
+    /// Boxed: most connections never see one, and every byte of a
+    /// connection's state costs cache on the per-packet path.
+    pub rst: Option<Box<Rst>>,
+    pub rst_count: u32,
+    /// The last segment that carried bytes never seen before.
+    pub last_new_data: Option<Event>,
+    pub window_scale: Option<u8>,
+    /// TTL (hop limit) of its first packet: its usual distance from the tap.
+    pub ttl: Option<u8>,
+    /// The last TCP timestamp (TSval) it sent.
+    pub last_tsval: Option<u32>,
+    /// Payload at or beyond its own FIN (first time, and bytes).
+    pub data_after_fin: Option<Box<(Event, u64)>>,
+    /// Ordinary segments it sent after its own accepted RST (first, count).
+    pub after_rst: Option<Box<(Event, u32)>>,
+    /// When it advertised a zero window, and how long the peer was stuck.
+    pub zero_window: Option<Box<ZeroWindow>>,
+    pub(super) last_packet: Option<(Fingerprint, Timestamp)>,
+}
+
+/// An endpoint advertising a zero window (RFC 9293 §3.8.6.1): the peer may
+/// only probe until it reopens.
+#[derive(Debug, Clone, Copy)]
+pub struct ZeroWindow {
+    /// Since when the window has been zero (`None` once reopened).
+    pub since: Option<Event>,
+    /// The longest closed stretch so far, and when it began.
+    pub longest: i64,
+    pub longest_from: Timestamp,
+    /// Segments the peer sent while the window was zero (probes).
+    pub probes: u32,
+}
+
+impl ZeroWindow {
+    /// The longest zero-window stretch, counting one still open at `now`.
+    pub fn longest_at(&self, now: Timestamp) -> (i64, Timestamp) {
+        match self.since {
+            Some(s) if now.since(s.ts) > self.longest => (now.since(s.ts), s.ts),
+            _ => (self.longest, self.longest_from),
+        }
+    }
+}
+
+/// The fields that make two packets the same packet seen twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Fingerprint {
+    pub(super) seq: u32,
+    pub(super) ack: u32,
+    pub(super) flags: u8,
+    pub(super) window: u16,
+    pub(super) len: u32,
+    pub(super) ip_id: Option<u16>,
+    pub(super) tsval: Option<u32>,
+}
+
+/// Two copies of one packet arrive microseconds apart on a capture on `any`
+/// or a SPAN port. A retransmission comes at least 10 ms later (Linux's
+/// floor for a tail-loss probe; an RTO is 200 ms or more) and, on IPv4,
+/// with a new IP ID.
+pub(super) const DUPLICATE_WINDOW_NS: i64 = 5_000_000;
+
+/// Data sent after the peer's FIN was acknowledged (RFC 9293 §3.6: the
+/// half-close is legal; the finding records it).
+#[derive(Debug, Clone, Copy)]
+pub struct HalfClose {
+    /// The side still sending.
+    pub by: Dir,
+    pub first: Event,
+    pub bytes: u64,
+    pub packets: u64,
+}
+
+/// How long a side sat in CLOSE-WAIT without closing or sending.
+#[derive(Debug, Clone, Copy)]
+pub struct CloseWaitWatch {
+    /// The side in CLOSE-WAIT.
+    pub by: Dir,
+    /// When the side acknowledged the peer's FIN.
+    pub since: Event,
+    /// The last time it sent new data (or `since`).
+    pub last_activity: Timestamp,
+    /// The longest quiet stretch so far, and when it started.
+    pub longest_quiet: i64,
+    pub longest_quiet_from: Timestamp,
+    /// Set when it finally sent FIN or RST.
+    pub ended: Option<Event>,
+}
+
+impl CloseWaitWatch {
+    pub(super) fn activity(&mut self, ts: Timestamp) {
+        let quiet = ts.since(self.last_activity);
+        if quiet > self.longest_quiet {
+            self.longest_quiet = quiet;
+            self.longest_quiet_from = self.last_activity;
+        }
+        self.last_activity = ts;
+    }
+
+    /// The longest quiet stretch, counting the one still running at `now`.
+    pub fn longest_quiet_at(&self, now: Timestamp) -> (i64, Timestamp) {
+        let running = now.since(self.last_activity);
+        if self.ended.is_none() && running > self.longest_quiet {
+            (running, self.last_activity)
+        } else {
+            (self.longest_quiet, self.longest_quiet_from)
+        }
+    }
+}
