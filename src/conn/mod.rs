@@ -141,6 +141,9 @@ pub struct Connection {
     finished: bool,
     /// [`Changes`] bits not yet taken.
     changes: u8,
+    /// Some endpoint has advertised a zero window (so the per-packet path
+    /// only looks at zero-window state when there is any).
+    zero_window_seen: bool,
     /// Index 0 is the client, 1 the server.
     pub ep: [Endpoint; 2],
     /// When the client acknowledged the server's SYN (handshake complete).
@@ -193,6 +196,7 @@ impl Connection {
             last_seen: at.ts,
             finished: false,
             changes: 0,
+            zero_window_seen: false,
             ep: Default::default(),
             established: None,
             synack_missed: false,
@@ -364,7 +368,10 @@ impl Connection {
             let a = e.after_rst.get_or_insert_with(|| Box::new((at, 0)));
             a.1 += 1;
         }
-        self.track_window(dir, seg, at);
+        if self.zero_window_seen || (seg.window == 0 && !seg.flags.rst() && !seg.flags.syn()) {
+            self.zero_window_seen = true;
+            self.track_window(dir, seg, at);
+        }
         if self.prior.is_some() {
             self.watch_reuse(dir, seg, at);
         }

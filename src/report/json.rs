@@ -10,9 +10,22 @@ fn to_io(e: serde_json::Error) -> io::Error {
     io::Error::other(e)
 }
 
+/// Writes findings as JSON lines.
+fn write_findings(
+    out: &mut impl Write,
+    findings: &[Finding],
+    precision: crate::capture::Precision,
+) -> io::Result<()> {
+    for f in findings {
+        serde_json::to_writer(&mut *out, &FindingRecord::new(f, precision)).map_err(to_io)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
 /// JSON Lines: each connection as it finishes, its findings after it, the
 /// summary last. Nothing is kept, so memory does not grow with the number
-/// of connections. Each record is flushed when `flush_each` is set (live).
+/// of connections.
 pub struct JsonlSink<W: Write> {
     out: W,
     quiet: bool,
@@ -39,12 +52,7 @@ impl<W: Write> Sink for JsonlSink<W> {
         record.write_json(&mut self.line);
         self.line.push(b'\n');
         self.out.write_all(&self.line)?;
-        for f in findings {
-            serde_json::to_writer(&mut self.out, &FindingRecord::new(f, record.precision))
-                .map_err(to_io)?;
-            self.out.write_all(b"\n")?;
-        }
-        Ok(())
+        write_findings(&mut self.out, findings, record.precision)
     }
 
     fn host_findings(
@@ -55,12 +63,7 @@ impl<W: Write> Sink for JsonlSink<W> {
         if self.quiet {
             return Ok(());
         }
-        for f in findings {
-            serde_json::to_writer(&mut self.out, &FindingRecord::new(f, precision))
-                .map_err(to_io)?;
-            self.out.write_all(b"\n")?;
-        }
-        Ok(())
+        write_findings(&mut self.out, findings, precision)
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
@@ -97,8 +100,9 @@ impl<W: Write> Sink for JsonSink<W> {
         if self.quiet {
             return Ok(());
         }
-        self.connections
-            .push((record.id, serde_json::to_vec(record).map_err(to_io)?));
+        let mut bytes = Vec::with_capacity(640);
+        record.write_json(&mut bytes);
+        self.connections.push((record.id, bytes));
         for f in findings {
             self.findings.push((
                 record.id,

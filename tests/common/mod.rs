@@ -192,51 +192,6 @@ pub fn analyze(file: &str, extra: &[&str]) -> Report {
     parse_jsonl(&out)
 }
 
-/// A pcap of `n` connections that each open and are reset by the client
-/// (crafted: for tests of how many-connection reports read).
-pub fn resets_pcap(n: u16) -> Vec<u8> {
-    let mut out = vec![
-        0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0,
-    ];
-    let mut t = 1_700_000_000_000_000u64;
-    for i in 0..n {
-        let port = 20_000 + i;
-        let (c_isn, s_isn) = (1000u32 + u32::from(i), 9000u32);
-        let packets: [(bool, u8, u32, u32); 4] = [
-            (true, 0x02, c_isn, 0),
-            (false, 0x12, s_isn, c_isn + 1),
-            (true, 0x10, c_isn + 1, s_isn + 1),
-            (true, 0x14, c_isn + 1, s_isn + 1),
-        ];
-        for (from_client, flags, seq, ack) in packets {
-            let (src, dst, sp, dp) = if from_client {
-                ([10, 1, 0, 1], [10, 1, 0, 2], port, 80u16)
-            } else {
-                ([10, 1, 0, 2], [10, 1, 0, 1], 80, port)
-            };
-            let mut f = vec![
-                2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00, 0x45, 0, 0, 40,
-            ];
-            f.extend_from_slice(&(i ^ u16::from(flags)).to_be_bytes());
-            f.extend_from_slice(&[0x40, 0, 64, 6, 0, 0]);
-            f.extend_from_slice(&src);
-            f.extend_from_slice(&dst);
-            f.extend_from_slice(&sp.to_be_bytes());
-            f.extend_from_slice(&dp.to_be_bytes());
-            f.extend_from_slice(&seq.to_be_bytes());
-            f.extend_from_slice(&ack.to_be_bytes());
-            f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-            t += 1000;
-            out.extend_from_slice(&((t / 1_000_000) as u32).to_le_bytes());
-            out.extend_from_slice(&((t % 1_000_000) as u32).to_le_bytes());
-            out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-            out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-            out.extend_from_slice(&f);
-        }
-    }
-    out
-}
-
 /// One crafted TCP segment for [`crafted_pcap`].
 #[derive(Debug, Clone, Copy)]
 pub struct Seg {
@@ -248,6 +203,8 @@ pub struct Seg {
     pub ttl: u8,
     /// Milliseconds after the segment before it.
     pub gap_ms: u64,
+    /// The client's port (the server is always port 80).
+    pub port: u16,
 }
 
 pub const SYN: u8 = 0x02;
@@ -268,11 +225,12 @@ pub fn seg(from_client: bool, flags: u8, seq: u32, ack: u32, len: u16) -> Seg {
         len,
         ttl: 64,
         gap_ms: 1,
+        port: 40000,
     }
 }
 
-/// A pcap of crafted segments between 10.9.0.1:40000 and 10.9.0.2:80, for
-/// what no kernel will produce.
+/// A pcap of crafted segments between 10.9.0.1 and 10.9.0.2:80, for what
+/// no kernel will produce.
 pub fn crafted_pcap(segs: &[Seg]) -> Vec<u8> {
     let mut out = vec![
         0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0,
@@ -280,9 +238,9 @@ pub fn crafted_pcap(segs: &[Seg]) -> Vec<u8> {
     let mut t = 1_700_000_000_000_000u64;
     for (i, s) in segs.iter().enumerate() {
         let (src, dst, sp, dp) = if s.from_client {
-            ([10, 9, 0, 1], [10, 9, 0, 2], 40000u16, 80u16)
+            ([10, 9, 0, 1], [10, 9, 0, 2], s.port, 80u16)
         } else {
-            ([10, 9, 0, 2], [10, 9, 0, 1], 80, 40000)
+            ([10, 9, 0, 2], [10, 9, 0, 1], 80, s.port)
         };
         let total = 40 + s.len;
         let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00, 0x45, 0];
@@ -316,4 +274,32 @@ pub fn analyze_bytes(name: &str, bytes: &[u8], extra: &[&str]) -> Report {
     let mut args = vec!["analyze", "--format", "jsonl", f.to_str().unwrap()];
     args.extend_from_slice(extra);
     parse_jsonl(&run(&args))
+}
+
+/// A pcap of `n` connections that each open and are reset by the client.
+pub fn resets_pcap(n: u16) -> Vec<u8> {
+    let segs: Vec<Seg> = (0..n)
+        .flat_map(|i| {
+            let (c, s, port) = (1000 + u32::from(i), 9000, 20_000 + i);
+            [
+                Seg {
+                    port,
+                    ..seg(true, SYN, c, 0, 0)
+                },
+                Seg {
+                    port,
+                    ..seg(false, SYN_ACK, s, c + 1, 0)
+                },
+                Seg {
+                    port,
+                    ..seg(true, ACK, c + 1, s + 1, 0)
+                },
+                Seg {
+                    port,
+                    ..seg(true, RST_ACK, c + 1, s + 1, 0)
+                },
+            ]
+        })
+        .collect();
+    crafted_pcap(&segs)
 }
