@@ -5,8 +5,9 @@ use std::io::{self, IsTerminal, Write};
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, Format};
-use crate::config::Config;
+use crate::check::{self, Baseline, Gate};
+use crate::cli::{CheckFormat, Cli, Command, Format};
+use crate::config::{CheckConfig, Config};
 use crate::pipeline::{self, RunError};
 use crate::report::{CsvSink, JsonSink, JsonlSink, Sink, TableOptions, TableSink};
 
@@ -31,6 +32,13 @@ pub fn run(cli: Cli) -> ExitStatus {
     match cli.command {
         Command::Analyze(args) => match Config::from_args(args) {
             Ok(cfg) => analyze(&cfg),
+            Err(msg) => {
+                eprintln!("finscope: {msg}");
+                ExitStatus::Error
+            }
+        },
+        Command::Check(args) => match CheckConfig::from_args(args) {
+            Ok(cfg) => check(&cfg),
             Err(msg) => {
                 eprintln!("finscope: {msg}");
                 ExitStatus::Error
@@ -84,7 +92,7 @@ fn analyze(cfg: &Config) -> ExitStatus {
             },
         )),
     };
-    let bar = progress_bar(cfg);
+    let bar = progress_bar(&cfg.files, cfg.progress);
     let mut on_progress = |bytes: u64| {
         if let Some(b) = &bar {
             b.set_position(bytes);
@@ -117,6 +125,106 @@ fn analyze(cfg: &Config) -> ExitStatus {
     }
 }
 
+/// `check`: the analysis through the gate, then the verdict. Exit 0 pass,
+/// 1 violations, 2 when the capture or the baseline could not be read
+/// (the verdict for what was read is still printed).
+fn check(cfg: &CheckConfig) -> ExitStatus {
+    let baseline = match &cfg.baseline {
+        Some(path) => match Baseline::load(path, cfg.policy.service_by) {
+            Ok(b) => Some(b),
+            Err(msg) => {
+                eprintln!("finscope: {msg}");
+                return ExitStatus::Error;
+            }
+        },
+        None => None,
+    };
+    // --write-baseline: the same finscope/1 document `analyze --format json` writes.
+    let mut baseline_out = match &cfg.write_baseline {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some(JsonSink::new(io::BufWriter::new(f), false)),
+            Err(e) => {
+                eprintln!("finscope: --write-baseline {path}: {e}");
+                return ExitStatus::Error;
+            }
+        },
+        None => None,
+    };
+    let mut gate = Gate::new(
+        &cfg.policy,
+        baseline_out.as_mut().map(|s| s as &mut dyn Sink),
+    );
+    let bar = progress_bar(&cfg.files, cfg.progress);
+    let mut on_progress = |bytes: u64| {
+        if let Some(b) = &bar {
+            b.set_position(bytes);
+        }
+    };
+    let result = pipeline::run(
+        &cfg.files,
+        cfg.analysis.clone(),
+        &mut gate,
+        &mut on_progress,
+    );
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let errors = match result {
+        Ok(r) => r.errors,
+        Err(e) => {
+            let what = match &e {
+                RunError::Output(_) => match &cfg.write_baseline {
+                    Some(path) => format!("--write-baseline {path}: {e}"),
+                    None => e.to_string(),
+                },
+                _ => e.to_string(),
+            };
+            eprintln!("finscope: {what}");
+            return ExitStatus::Error;
+        }
+    };
+    let outcome = gate.judge(baseline.as_ref());
+    let written = write_verdict(cfg, &outcome);
+    match written {
+        Err(e) if is_broken_pipe(&e) => {}
+        Err(e) => {
+            eprintln!("finscope: {e}");
+            return ExitStatus::Error;
+        }
+        Ok(()) => {}
+    }
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("finscope: {e}");
+        }
+        eprintln!("finscope: the verdict above covers only what could be read before the error");
+        return ExitStatus::Error;
+    }
+    // Recording a baseline (without gating on an older one) is not a gate.
+    if outcome.passed() || (cfg.write_baseline.is_some() && cfg.baseline.is_none()) {
+        ExitStatus::Ok
+    } else {
+        ExitStatus::Violations
+    }
+}
+
+/// The verdict in `--format`, to `--output` or standard output; with
+/// `--output`, the text verdict still goes to standard output for the log.
+fn write_verdict(cfg: &CheckConfig, outcome: &check::Outcome) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match &cfg.output {
+        Some(path) => {
+            let mut file = std::fs::File::create(path)
+                .map(io::BufWriter::new)
+                .map_err(|e| io::Error::new(e.kind(), format!("--output {path}: {e}")))?;
+            check::render::write(outcome, cfg.format, false, &mut file)?;
+            check::render::write(outcome, CheckFormat::Text, cfg.color, &mut out)
+        }
+        None => check::render::write(outcome, cfg.format, cfg.color, &mut out),
+    }
+}
+
 fn terminal_width() -> Option<u16> {
     if !io::stdout().is_terminal() {
         return None;
@@ -126,12 +234,11 @@ fn terminal_width() -> Option<u16> {
 
 /// A byte-based bar for files whose size is known; hidden when stderr is
 /// not a terminal (unless `--progress always`).
-fn progress_bar(cfg: &Config) -> Option<indicatif::ProgressBar> {
-    if !cfg.progress {
+fn progress_bar(files: &[String], enabled: bool) -> Option<indicatif::ProgressBar> {
+    if !enabled {
         return None;
     }
-    let total: u64 = cfg
-        .files
+    let total: u64 = files
         .iter()
         .filter(|f| *f != "-")
         .filter_map(|f| std::fs::metadata(f).ok())

@@ -19,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Analyze capture files and report how every TCP connection opened and ended.
     Analyze(AnalyzeArgs),
+    /// Analyze capture files as a CI gate: exit 1 when a policy is violated.
+    Check(CheckArgs),
     /// Print shell completions.
     Completions {
         /// The shell to generate completions for.
@@ -31,8 +33,9 @@ pub enum Command {
     },
 }
 
+/// The capture files and what to read of them (`analyze` and `check`).
 #[derive(Debug, Args)]
-pub struct AnalyzeArgs {
+pub struct InputArgs {
     /// Capture files (pcap or pcapng), read as one time-ordered stream; `-` reads standard input.
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
@@ -48,6 +51,12 @@ pub struct AnalyzeArgs {
     /// Stop after reading COUNT packets.
     #[arg(short = 'c', long = "count", value_name = "COUNT")]
     pub count: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
 
     /// Output format [default: table on a terminal, jsonl otherwise].
     #[arg(long, value_enum)]
@@ -79,33 +88,129 @@ pub struct AnalyzeArgs {
 
 #[derive(Debug, Args)]
 pub struct ThresholdArgs {
-    /// 2MSL: how long a TIME-WAIT lasts (Linux 60s; Windows peers use 120s-240s).
-    #[arg(long, value_name = "DUR", default_value = "60s")]
-    pub time_wait: String,
+    /// 2MSL: how long a TIME-WAIT lasts (Linux 60s; Windows peers use 120s-240s) [default: 60s].
+    #[arg(long, value_name = "DUR")]
+    pub time_wait: Option<String>,
 
-    /// How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled.
-    #[arg(long, value_name = "DUR", default_value = "60s")]
-    pub stall: String,
+    /// How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled [default: 60s].
+    #[arg(long, value_name = "DUR")]
+    pub stall: Option<String>,
 
-    /// FIN retransmissions that make a finding a warning.
-    #[arg(long, value_name = "N", default_value_t = 3)]
-    pub fin_retries: u32,
+    /// FIN retransmissions that make a finding a warning [default: 3].
+    #[arg(long, value_name = "N")]
+    pub fin_retries: Option<u32>,
 
-    /// Connections idle this long leave the table (verdict idle-timeout if they never closed).
-    #[arg(long, value_name = "DUR", default_value = "300s")]
-    pub idle_timeout: String,
+    /// Connections idle this long leave the table (verdict idle-timeout if they never closed) [default: 300s].
+    #[arg(long, value_name = "DUR")]
+    pub idle_timeout: Option<String>,
 
-    /// Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
-    pub tw_accumulation: u64,
+    /// Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub tw_accumulation: Option<u64>,
 
-    /// Warn when a host holds this many connections in CLOSE-WAIT at once.
-    #[arg(long, value_name = "N", default_value_t = 100)]
-    pub cw_accumulation: u64,
+    /// Warn when a host holds this many connections in CLOSE-WAIT at once [default: 100].
+    #[arg(long, value_name = "N")]
+    pub cw_accumulation: Option<u64>,
 
-    /// Cap on connections tracked at once; evictions are counted and reported.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
-    pub max_connections: usize,
+    /// Cap on connections tracked at once; evictions are counted and reported [default: 1000000].
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// A policy file (TOML) with the settings below, thresholds and exceptions; flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<String>,
+
+    /// Fail on findings of this severity or worse [default: warning].
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+
+    /// Fail on these finding kinds whatever their severity (comma-separated).
+    #[arg(long, value_name = "KIND,...", value_delimiter = ',')]
+    pub fail_on_kind: Vec<String>,
+
+    /// Never fail on these finding kinds (comma-separated); they are still reported.
+    #[arg(long, value_name = "KIND,...", value_delimiter = ',')]
+    pub allow: Vec<String>,
+
+    /// Budget: fail on KIND only when there are more than N of it (repeatable, or comma-separated).
+    #[arg(long, value_name = "KIND=N", value_delimiter = ',')]
+    pub max: Vec<String>,
+
+    /// Compare with a finscope/1 JSON report from a good run (`--write-baseline`, or `analyze --format json`): fail only on what is new or worse.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<String>,
+
+    /// Save this run as a baseline (a finscope/1 JSON report); without --baseline this records and exits 0 whatever it found.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<String>,
+
+    /// With --baseline: how many percent more of a finding kind (per service) still counts as no worse [default: 10].
+    #[arg(long, value_name = "PCT")]
+    pub tolerance: Option<f64>,
+
+    /// What makes a service: the server's address and port, or the port alone (when addresses change between runs) [default: address].
+    #[arg(long, value_enum, value_name = "KEY")]
+    pub service_by: Option<ServiceBy>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+
+    /// Write the --format output to FILE; the text verdict still goes to standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<String>,
+
+    /// Progress bar on standard error.
+    #[arg(long, value_enum, default_value_t = When::Auto, value_name = "WHEN")]
+    pub progress: When,
+
+    /// Colors in the text verdict.
+    #[arg(long, value_enum, default_value_t = When::Auto, value_name = "WHEN")]
+    pub color: When,
+
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
+}
+
+/// The least severity that fails `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    Info,
+    Warning,
+    Error,
+    /// Fail on severity never (only --fail-on-kind, --max and baselines fail).
+    Never,
+}
+
+/// How `check` groups connections into services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceBy {
+    /// The server's ip:port.
+    Address,
+    /// The server's port alone.
+    Port,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// The verdict for people: each violation with the connection and the rule.
+    Text,
+    /// One finscope/1 document of type `check`.
+    Json,
+    /// JUnit XML: a test suite per rule, a test case per service.
+    Junit,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+    /// GitHub Actions annotation lines (::error ...::).
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

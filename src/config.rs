@@ -1,10 +1,17 @@
 //! Validated settings, free of clap: what `main` hands to [`crate::run`].
+//!
+//! `check` settings come from three places, later ones winning: built-in
+//! defaults, the `--policy` file (TOML), and flags.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
+use serde::Deserialize;
+
 use crate::capture::time::parse_duration;
-use crate::cli::{AnalyzeArgs, Format, When};
-use crate::findings::Thresholds;
+use crate::check::{Cidr, Exception, Policy, Rule, ServiceBy};
+use crate::cli::{self, AnalyzeArgs, CheckArgs, CheckFormat, FailOn, Format, InputArgs, When};
+use crate::findings::{FindingKind, Severity, Thresholds};
 use crate::pipeline::AnalysisConfig;
 
 /// An `analyze` run, ready to go.
@@ -23,62 +30,295 @@ pub struct Config {
 impl Config {
     /// Checks the arguments; the error is a message for the user.
     pub fn from_args(a: AnalyzeArgs) -> Result<Config, String> {
-        let mut files = a.read;
-        files.extend(a.files);
-        if files.is_empty() {
-            return Err(
-                "no capture file given (finscope analyze FILE..., or - for standard input)".into(),
-            );
-        }
-        if files.iter().filter(|f| *f == "-").count() > 1 {
-            return Err("standard input (-) can be read only once".into());
-        }
-        let dur = |flag: &str, v: &str| parse_duration(v).map_err(|e| format!("--{flag}: {e}"));
-        let thresholds = Thresholds {
-            time_wait: dur("time-wait", &a.thresholds.time_wait)?,
-            stall: dur("stall", &a.thresholds.stall)?,
-            fin_retries: a.thresholds.fin_retries,
-            idle_timeout: dur("idle-timeout", &a.thresholds.idle_timeout)?,
-            tw_accumulation: a.thresholds.tw_accumulation,
-            cw_accumulation: a.thresholds.cw_accumulation,
-        };
-        if thresholds.idle_timeout == 0 {
-            return Err("--idle-timeout must be more than 0".into());
-        }
-        if a.thresholds.max_connections == 0 {
-            return Err("--max-connections must be at least 1".into());
-        }
+        let files = input_files(&a.input, "analyze")?;
+        let (thresholds, max_connections) = ThresholdSettings::from(&a.thresholds).resolve()?;
         let stdout_tty = std::io::stdout().is_terminal();
-        let stderr_tty = std::io::stderr().is_terminal();
         let format = a.format.unwrap_or(if stdout_tty {
             Format::Table
         } else {
             Format::Jsonl
         });
-        let color = match a.color {
-            When::Always => true,
-            When::Never => false,
-            When::Auto => stdout_tty && std::env::var_os("NO_COLOR").is_none(),
-        };
-        let progress = match a.progress {
-            When::Always => true,
-            When::Never => false,
-            When::Auto => stderr_tty,
-        };
         Ok(Config {
             files,
             format,
             quiet: a.quiet,
             all: a.all,
             connections: a.connections,
-            progress,
-            color,
+            progress: progress(a.progress),
+            color: color(a.color),
             analysis: AnalysisConfig {
                 thresholds,
-                max_connections: a.thresholds.max_connections,
-                count: a.count,
-                filter: a.filter,
+                max_connections,
+                count: a.input.count,
+                filter: a.input.filter,
             },
         })
     }
+}
+
+fn input_files(a: &InputArgs, command: &str) -> Result<Vec<String>, String> {
+    let mut files = a.read.clone();
+    files.extend(a.files.iter().cloned());
+    if files.is_empty() {
+        return Err(format!(
+            "no capture file given (finscope {command} FILE..., or - for standard input)"
+        ));
+    }
+    if files.iter().filter(|f| *f == "-").count() > 1 {
+        return Err("standard input (-) can be read only once".into());
+    }
+    Ok(files)
+}
+
+fn color(w: When) -> bool {
+    match w {
+        When::Always => true,
+        When::Never => false,
+        When::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+fn progress(w: When) -> bool {
+    match w {
+        When::Always => true,
+        When::Never => false,
+        When::Auto => std::io::stderr().is_terminal(),
+    }
+}
+
+/// Thresholds as given (flags or a policy's `[thresholds]` table); unset
+/// ones take the defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ThresholdSettings {
+    pub time_wait: Option<String>,
+    pub stall: Option<String>,
+    pub fin_retries: Option<u32>,
+    pub idle_timeout: Option<String>,
+    pub tw_accumulation: Option<u64>,
+    pub cw_accumulation: Option<u64>,
+    pub max_connections: Option<usize>,
+}
+
+impl From<&cli::ThresholdArgs> for ThresholdSettings {
+    fn from(a: &cli::ThresholdArgs) -> Self {
+        ThresholdSettings {
+            time_wait: a.time_wait.clone(),
+            stall: a.stall.clone(),
+            fin_retries: a.fin_retries,
+            idle_timeout: a.idle_timeout.clone(),
+            tw_accumulation: a.tw_accumulation,
+            cw_accumulation: a.cw_accumulation,
+            max_connections: a.max_connections,
+        }
+    }
+}
+
+impl ThresholdSettings {
+    /// `over`'s settings win where they are set.
+    fn overridden_by(self, over: ThresholdSettings) -> Self {
+        ThresholdSettings {
+            time_wait: over.time_wait.or(self.time_wait),
+            stall: over.stall.or(self.stall),
+            fin_retries: over.fin_retries.or(self.fin_retries),
+            idle_timeout: over.idle_timeout.or(self.idle_timeout),
+            tw_accumulation: over.tw_accumulation.or(self.tw_accumulation),
+            cw_accumulation: over.cw_accumulation.or(self.cw_accumulation),
+            max_connections: over.max_connections.or(self.max_connections),
+        }
+    }
+
+    /// The thresholds and `--max-connections`, defaults filled in.
+    pub fn resolve(&self) -> Result<(Thresholds, usize), String> {
+        let d = Thresholds::default();
+        let dur = |flag: &str, v: &Option<String>, default: i64| match v {
+            Some(v) => parse_duration(v).map_err(|e| format!("--{flag}: {e}")),
+            None => Ok(default),
+        };
+        let t = Thresholds {
+            time_wait: dur("time-wait", &self.time_wait, d.time_wait)?,
+            stall: dur("stall", &self.stall, d.stall)?,
+            fin_retries: self.fin_retries.unwrap_or(d.fin_retries),
+            idle_timeout: dur("idle-timeout", &self.idle_timeout, d.idle_timeout)?,
+            tw_accumulation: self.tw_accumulation.unwrap_or(d.tw_accumulation),
+            cw_accumulation: self.cw_accumulation.unwrap_or(d.cw_accumulation),
+        };
+        if t.idle_timeout == 0 {
+            return Err("--idle-timeout must be more than 0".into());
+        }
+        let max_connections = self.max_connections.unwrap_or(1_000_000);
+        if max_connections == 0 {
+            return Err("--max-connections must be at least 1".into());
+        }
+        Ok((t, max_connections))
+    }
+}
+
+/// A `--policy` file. Keys are the flags' names; see `docs/ci.md`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct PolicyFile {
+    fail_on: Option<FailOn>,
+    #[serde(default)]
+    fail_on_kind: Vec<String>,
+    #[serde(default)]
+    allow: Vec<String>,
+    #[serde(default)]
+    max: BTreeMap<String, u64>,
+    tolerance: Option<f64>,
+    service_by: Option<cli::ServiceBy>,
+    baseline: Option<String>,
+    #[serde(default)]
+    thresholds: ThresholdSettings,
+    #[serde(default)]
+    exception: Vec<ExceptionFile>,
+}
+
+/// `[[exception]]`: findings on matching connections never fail the check.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExceptionFile {
+    /// Finding kinds excused (all when absent).
+    #[serde(default)]
+    kinds: Vec<String>,
+    /// The server's port.
+    port: Option<u16>,
+    /// An address or CIDR block matching either end.
+    host: Option<String>,
+    /// Why, for the report.
+    reason: Option<String>,
+}
+
+/// A `check` run, ready to go.
+#[derive(Debug, Clone)]
+pub struct CheckConfig {
+    pub files: Vec<String>,
+    pub analysis: AnalysisConfig,
+    pub policy: Policy,
+    pub baseline: Option<String>,
+    pub write_baseline: Option<String>,
+    pub format: CheckFormat,
+    pub output: Option<String>,
+    pub progress: bool,
+    pub color: bool,
+}
+
+impl CheckConfig {
+    pub fn from_args(a: CheckArgs) -> Result<CheckConfig, String> {
+        let files = input_files(&a.input, "check")?;
+        let file: PolicyFile = match &a.policy {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| format!("--policy {path}: {e}"))?;
+                toml::from_str(&text).map_err(|e| format!("--policy {path}: {e}"))?
+            }
+            None => PolicyFile::default(),
+        };
+        let (thresholds, max_connections) = file
+            .thresholds
+            .overridden_by(ThresholdSettings::from(&a.thresholds))
+            .resolve()?;
+
+        let fail_on = match a.fail_on.or(file.fail_on).unwrap_or(FailOn::Warning) {
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Never => None,
+        };
+        let rules = |flag: &str, names: &[String]| -> Result<Vec<Rule>, String> {
+            names
+                .iter()
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| Rule::from_name(n.trim()).map_err(|e| format!("{flag}: {e}")))
+                .collect()
+        };
+        let mut fail_on_kind = rules("--fail-on-kind", &file.fail_on_kind)?;
+        fail_on_kind.extend(rules("--fail-on-kind", &a.fail_on_kind)?);
+        let mut allow = rules("--allow", &file.allow)?;
+        allow.extend(rules("--allow", &a.allow)?);
+        let mut max = BTreeMap::new();
+        for (k, n) in &file.max {
+            max.insert(Rule::from_name(k).map_err(|e| format!("[max]: {e}"))?, *n);
+        }
+        for spec in a.max.iter().filter(|s| !s.trim().is_empty()) {
+            let (k, n) = spec
+                .split_once('=')
+                .ok_or_else(|| format!("--max {spec}: expected KIND=N, as in rst-abort=3"))?;
+            let n: u64 = n
+                .trim()
+                .parse()
+                .map_err(|_| format!("--max {spec}: {n:?} is not a count"))?;
+            max.insert(
+                Rule::from_name(k.trim()).map_err(|e| format!("--max: {e}"))?,
+                n,
+            );
+        }
+        let tolerance_pct = a.tolerance.or(file.tolerance).unwrap_or(10.0);
+        if !(tolerance_pct.is_finite() && tolerance_pct >= 0.0) {
+            return Err(format!(
+                "--tolerance: {tolerance_pct} is not a percentage (0 or more)"
+            ));
+        }
+        let service_by = match a.service_by.or(file.service_by) {
+            Some(cli::ServiceBy::Port) => ServiceBy::Port,
+            _ => ServiceBy::Address,
+        };
+        let mut exceptions = Vec::new();
+        for (i, e) in file.exception.into_iter().enumerate() {
+            let at = |what: String| format!("[[exception]] number {}: {what}", i + 1);
+            let kinds = e
+                .kinds
+                .iter()
+                .map(|k| FindingKind::from_name(k).ok_or_else(|| at(unknown_kind(k))))
+                .collect::<Result<Vec<_>, _>>()?;
+            let host = match &e.host {
+                Some(h) => Some(Cidr::parse(h).map_err(at)?),
+                None => None,
+            };
+            if e.port.is_none() && host.is_none() {
+                return Err(at(
+                    "give a port or a host (an exception for everything is --allow)".into(),
+                ));
+            }
+            exceptions.push(Exception {
+                kinds,
+                port: e.port,
+                host,
+                reason: e.reason,
+            });
+        }
+        Ok(CheckConfig {
+            files,
+            analysis: AnalysisConfig {
+                thresholds,
+                max_connections,
+                count: a.input.count,
+                filter: a.input.filter,
+            },
+            policy: Policy {
+                fail_on,
+                fail_on_kind,
+                allow,
+                max,
+                tolerance_pct,
+                service_by,
+                exceptions,
+            },
+            baseline: a.baseline.or(file.baseline),
+            write_baseline: a.write_baseline,
+            format: a.format,
+            output: a.output,
+            progress: progress(a.progress),
+            color: color(a.color),
+        })
+    }
+}
+
+/// The message for a kind name finscope does not know, listing the names.
+pub fn unknown_kind(name: &str) -> String {
+    let names: Vec<&str> = FindingKind::ALL.iter().map(|k| k.name()).collect();
+    format!(
+        "unknown finding kind {name:?}; the kinds are {}, and teardown-regression",
+        names.join(", ")
+    )
 }

@@ -3,10 +3,12 @@
 //!
 //! Data flows one way, and the modules are listed in that order:
 //! capture → decode → flow → reassembly → conn → findings → report, with
-//! [`pipeline`] driving the loop. A module uses only the ones before it.
+//! [`pipeline`] driving the loop, and [`check`] (the CI gate) consuming the
+//! report's records. A module uses only the ones before it.
 
 pub mod app;
 pub mod capture;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod conn;

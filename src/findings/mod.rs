@@ -127,6 +127,49 @@ impl FindingKind {
     pub fn index(self) -> usize {
         self as usize
     }
+
+    /// The kind with this name (as [`FindingKind::name`] spells it).
+    pub fn from_name(name: &str) -> Option<FindingKind> {
+        FindingKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Whether findings of this kind are about a host rather than one
+    /// connection.
+    pub fn is_host_level(self) -> bool {
+        matches!(
+            self,
+            FindingKind::TimeWaitAccumulation | FindingKind::CloseWaitAccumulation
+        )
+    }
+
+    /// One line saying what the kind means, for rule lists (SARIF, JUnit).
+    pub fn description(self) -> &'static str {
+        match self {
+            FindingKind::HalfClose => "One side closed its half (sent FIN) while the other kept sending.",
+            FindingKind::CloseWaitStall => "A side received the peer's FIN and stayed in CLOSE-WAIT without closing: an application that never closes its socket.",
+            FindingKind::FinUnacked => "A FIN was never acknowledged by the peer.",
+            FindingKind::FinRetransmission => "A FIN had to be retransmitted.",
+            FindingKind::RstAbort => "The connection was aborted by a RST instead of closing with FINs.",
+            FindingKind::RstAfterFin => "A RST followed a FIN: the closing side aborted or the peer sent data into a closed socket.",
+            FindingKind::Refused => "The SYN was answered by a RST: nothing listened on the port.",
+            FindingKind::NoAnswer => "The SYN was never answered.",
+            FindingKind::Midstream => "The capture began after the handshake, so roles are inferred.",
+            FindingKind::CaptureGap => "The peer acknowledged bytes the capture never held.",
+            FindingKind::DuplicatePackets => "The capture holds the same packet more than once (SPAN or `any` capture).",
+            FindingKind::TimeWaitAccumulation => "A host held many connections in TIME-WAIT toward one server at once.",
+            FindingKind::CloseWaitAccumulation => "A host held many connections in CLOSE-WAIT at once.",
+            FindingKind::DataAfterFin => "Data arrived after the sender's FIN (RFC 9293 3.10.7.4).",
+            FindingKind::RstSuspectedInjection => "A RST looks forged: segments continued after it, or its TTL differs from the sender's.",
+            FindingKind::RstDiscardsData => "A RST was sent with data still unacknowledged, which the stack throws away.",
+            FindingKind::ZeroWindowStall => "A receiver advertised a zero window for longer than the stall threshold.",
+            FindingKind::FinalAckLost => "The last ACK of the close was lost, so the peer retransmitted its FIN.",
+            FindingKind::TimeWaitExtended => "A retransmitted FIN restarted TIME-WAIT (RFC 9293 3.10.7.4).",
+            FindingKind::LastAckReset => "A FIN in LAST-ACK was answered by a RST: the peer had already forgotten the connection.",
+            FindingKind::SynOnTimeWait => "A SYN reused a tuple still in TIME-WAIT (RFC 6191).",
+            FindingKind::TimeWaitAssassination => "A RST killed a connection in TIME-WAIT (RFC 1337).",
+            FindingKind::SynOnOpenTuple => "A SYN arrived on a tuple whose connection was still open.",
+        }
+    }
 }
 
 impl fmt::Display for FindingKind {
