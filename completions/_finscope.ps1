@@ -26,6 +26,7 @@ Register-ArgumentCompleter -Native -CommandName 'finscope' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyze capture files and report how every TCP connection opened and ended')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Analyze capture files as a CI gate: exit 1 when a policy is violated')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff), or a subcommand''s (`man analyze`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -41,17 +42,51 @@ Register-ArgumentCompleter -Native -CommandName 'finscope' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl otherwise]')
             [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress bar on standard error')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colors in the table report')
-            [CompletionResult]::new('--time-wait', '--time-wait', [CompletionResultType]::ParameterName, '2MSL: how long a TIME-WAIT lasts (Linux 60s; Windows peers use 120s-240s)')
-            [CompletionResult]::new('--stall', '--stall', [CompletionResultType]::ParameterName, 'How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled')
-            [CompletionResult]::new('--fin-retries', '--fin-retries', [CompletionResultType]::ParameterName, 'FIN retransmissions that make a finding a warning')
-            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Connections idle this long leave the table (verdict idle-timeout if they never closed)')
-            [CompletionResult]::new('--tw-accumulation', '--tw-accumulation', [CompletionResultType]::ParameterName, 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once')
-            [CompletionResult]::new('--cw-accumulation', '--cw-accumulation', [CompletionResultType]::ParameterName, 'Warn when a host holds this many connections in CLOSE-WAIT at once')
-            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Cap on connections tracked at once; evictions are counted and reported')
+            [CompletionResult]::new('--time-wait', '--time-wait', [CompletionResultType]::ParameterName, '2MSL: how long a TIME-WAIT lasts (Linux 60s; Windows peers use 120s-240s) [default: 60s]')
+            [CompletionResult]::new('--stall', '--stall', [CompletionResultType]::ParameterName, 'How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled [default: 60s]')
+            [CompletionResult]::new('--fin-retries', '--fin-retries', [CompletionResultType]::ParameterName, 'FIN retransmissions that make a finding a warning [default: 3]')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Connections idle this long leave the table (verdict idle-timeout if they never closed) [default: 300s]')
+            [CompletionResult]::new('--tw-accumulation', '--tw-accumulation', [CompletionResultType]::ParameterName, 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once [default: 1000]')
+            [CompletionResult]::new('--cw-accumulation', '--cw-accumulation', [CompletionResultType]::ParameterName, 'Warn when a host holds this many connections in CLOSE-WAIT at once [default: 100]')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Cap on connections tracked at once; evictions are counted and reported [default: 1000000]')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print the summary only')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print the summary only')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Show every row of the table report instead of the top ones')
             [CompletionResult]::new('--connections', '--connections', [CompletionResultType]::ParameterName, 'Add the per-connection table to the table report')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'finscope;check' {
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Read this capture file (tcpdump''s -r); may be repeated')
+            [CompletionResult]::new('--read', '--read', [CompletionResultType]::ParameterName, 'Read this capture file (tcpdump''s -r); may be repeated')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Only analyze packets matching this pcap-filter expression (needs the `live` feature, built with libpcap)')
+            [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'Only analyze packets matching this pcap-filter expression (needs the `live` feature, built with libpcap)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after reading COUNT packets')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after reading COUNT packets')
+            [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'A policy file (TOML) with the settings below, thresholds and exceptions; flags override it')
+            [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Fail on findings of this severity or worse [default: warning]')
+            [CompletionResult]::new('--fail-on-kind', '--fail-on-kind', [CompletionResultType]::ParameterName, 'Fail on these finding kinds whatever their severity (comma-separated)')
+            [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Never fail on these finding kinds (comma-separated); they are still reported')
+            [CompletionResult]::new('--max', '--max', [CompletionResultType]::ParameterName, 'Budget: fail on KIND only when there are more than N of it (repeatable, or comma-separated)')
+            [CompletionResult]::new('--baseline', '--baseline', [CompletionResultType]::ParameterName, 'Compare with a finscope/1 JSON report from a good run (`--write-baseline`, or `analyze --format json`): fail only on what is new or worse')
+            [CompletionResult]::new('--write-baseline', '--write-baseline', [CompletionResultType]::ParameterName, 'Save this run as a baseline (a finscope/1 JSON report); without --baseline this records and exits 0 whatever it found')
+            [CompletionResult]::new('--tolerance', '--tolerance', [CompletionResultType]::ParameterName, 'With --baseline: how many percent more of a finding kind (per service) still counts as no worse [default: 10]')
+            [CompletionResult]::new('--service-by', '--service-by', [CompletionResultType]::ParameterName, 'What makes a service: the server''s address and port, or the port alone (when addresses change between runs) [default: address]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the --format output to FILE; the text verdict still goes to standard output')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the --format output to FILE; the text verdict still goes to standard output')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress bar on standard error')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colors in the text verdict')
+            [CompletionResult]::new('--time-wait', '--time-wait', [CompletionResultType]::ParameterName, '2MSL: how long a TIME-WAIT lasts (Linux 60s; Windows peers use 120s-240s) [default: 60s]')
+            [CompletionResult]::new('--stall', '--stall', [CompletionResultType]::ParameterName, 'How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled [default: 60s]')
+            [CompletionResult]::new('--fin-retries', '--fin-retries', [CompletionResultType]::ParameterName, 'FIN retransmissions that make a finding a warning [default: 3]')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Connections idle this long leave the table (verdict idle-timeout if they never closed) [default: 300s]')
+            [CompletionResult]::new('--tw-accumulation', '--tw-accumulation', [CompletionResultType]::ParameterName, 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once [default: 1000]')
+            [CompletionResult]::new('--cw-accumulation', '--cw-accumulation', [CompletionResultType]::ParameterName, 'Warn when a host holds this many connections in CLOSE-WAIT at once [default: 100]')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Cap on connections tracked at once; evictions are counted and reported [default: 1000000]')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -74,12 +109,16 @@ Register-ArgumentCompleter -Native -CommandName 'finscope' -ScriptBlock {
         }
         'finscope;help' {
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyze capture files and report how every TCP connection opened and ended')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Analyze capture files as a CI gate: exit 1 when a policy is violated')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff), or a subcommand''s (`man analyze`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'finscope;help;analyze' {
+            break
+        }
+        'finscope;help;check' {
             break
         }
         'finscope;help;completions' {

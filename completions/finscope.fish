@@ -27,6 +27,7 @@ end
 complete -c finscope -n "__fish_finscope_needs_command" -s h -l help -d 'Print help'
 complete -c finscope -n "__fish_finscope_needs_command" -s V -l version -d 'Print version'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "analyze" -d 'Analyze capture files and report how every TCP connection opened and ended'
+complete -c finscope -n "__fish_finscope_needs_command" -f -a "check" -d 'Analyze capture files as a CI gate: exit 1 when a policy is violated'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "man" -d 'Print the man page (roff), or a subcommand\'s (`man analyze`)'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -43,23 +44,61 @@ never\t''"
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l color -d 'Colors in the table report' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l time-wait -d '2MSL: how long a TIME-WAIT lasts (Linux 60s; Windows peers use 120s-240s)' -r
-complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l stall -d 'How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled' -r
-complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l fin-retries -d 'FIN retransmissions that make a finding a warning' -r
-complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l idle-timeout -d 'Connections idle this long leave the table (verdict idle-timeout if they never closed)' -r
-complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l tw-accumulation -d 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once' -r
-complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l cw-accumulation -d 'Warn when a host holds this many connections in CLOSE-WAIT at once' -r
-complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l max-connections -d 'Cap on connections tracked at once; evictions are counted and reported' -r
+complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l time-wait -d '2MSL: how long a TIME-WAIT lasts (Linux 60s; Windows peers use 120s-240s) [default: 60s]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l stall -d 'How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled [default: 60s]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l fin-retries -d 'FIN retransmissions that make a finding a warning [default: 3]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l idle-timeout -d 'Connections idle this long leave the table (verdict idle-timeout if they never closed) [default: 300s]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l tw-accumulation -d 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once [default: 1000]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l cw-accumulation -d 'Warn when a host holds this many connections in CLOSE-WAIT at once [default: 100]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l max-connections -d 'Cap on connections tracked at once; evictions are counted and reported [default: 1000000]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -s q -l quiet -d 'Print the summary only'
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l all -d 'Show every row of the table report instead of the top ones'
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l connections -d 'Add the per-connection table to the table report'
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -s V -l version -d 'Print version'
+complete -c finscope -n "__fish_finscope_using_subcommand check" -s r -l read -d 'Read this capture file (tcpdump\'s -r); may be repeated' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -s f -l filter -d 'Only analyze packets matching this pcap-filter expression (needs the `live` feature, built with libpcap)' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -s c -l count -d 'Stop after reading COUNT packets' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l policy -d 'A policy file (TOML) with the settings below, thresholds and exceptions; flags override it' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l fail-on -d 'Fail on findings of this severity or worse [default: warning]' -r -f -a "info\t''
+warning\t''
+error\t''
+never\t'Fail on severity never (only --fail-on-kind, --max and baselines fail)'"
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l fail-on-kind -d 'Fail on these finding kinds whatever their severity (comma-separated)' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l allow -d 'Never fail on these finding kinds (comma-separated); they are still reported' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l max -d 'Budget: fail on KIND only when there are more than N of it (repeatable, or comma-separated)' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l baseline -d 'Compare with a finscope/1 JSON report from a good run (`--write-baseline`, or `analyze --format json`): fail only on what is new or worse' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l write-baseline -d 'Save this run as a baseline (a finscope/1 JSON report); without --baseline this records and exits 0 whatever it found' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l tolerance -d 'With --baseline: how many percent more of a finding kind (per service) still counts as no worse [default: 10]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l service-by -d 'What makes a service: the server\'s address and port, or the port alone (when addresses change between runs) [default: address]' -r -f -a "address\t'The server\'s ip:port'
+port\t'The server\'s port alone'"
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l format -d 'Output format' -r -f -a "text\t'The verdict for people: each violation with the connection and the rule'
+json\t'One finscope/1 document of type `check`'
+junit\t'JUnit XML: a test suite per rule, a test case per service'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotation lines (::error ...::)'"
+complete -c finscope -n "__fish_finscope_using_subcommand check" -s o -l output -d 'Write the --format output to FILE; the text verdict still goes to standard output' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l progress -d 'Progress bar on standard error' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l color -d 'Colors in the text verdict' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l time-wait -d '2MSL: how long a TIME-WAIT lasts (Linux 60s; Windows peers use 120s-240s) [default: 60s]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l stall -d 'How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled [default: 60s]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l fin-retries -d 'FIN retransmissions that make a finding a warning [default: 3]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l idle-timeout -d 'Connections idle this long leave the table (verdict idle-timeout if they never closed) [default: 300s]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l tw-accumulation -d 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once [default: 1000]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l cw-accumulation -d 'Warn when a host holds this many connections in CLOSE-WAIT at once [default: 100]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l max-connections -d 'Cap on connections tracked at once; evictions are counted and reported [default: 1000000]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c finscope -n "__fish_finscope_using_subcommand check" -s V -l version -d 'Print version'
 complete -c finscope -n "__fish_finscope_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c finscope -n "__fish_finscope_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c finscope -n "__fish_finscope_using_subcommand man" -s h -l help -d 'Print help'
 complete -c finscope -n "__fish_finscope_using_subcommand man" -s V -l version -d 'Print version'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze completions man help" -f -a "analyze" -d 'Analyze capture files and report how every TCP connection opened and ended'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze completions man help" -f -a "man" -d 'Print the man page (roff), or a subcommand\'s (`man analyze`)'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check completions man help" -f -a "analyze" -d 'Analyze capture files and report how every TCP connection opened and ended'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check completions man help" -f -a "check" -d 'Analyze capture files as a CI gate: exit 1 when a policy is violated'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check completions man help" -f -a "completions" -d 'Print shell completions'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check completions man help" -f -a "man" -d 'Print the man page (roff), or a subcommand\'s (`man analyze`)'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -341,6 +341,7 @@ fn completions_and_man_page_are_current() {
         ),
         ("man/finscope.1", vec!["man"]),
         ("man/finscope-analyze.1", vec!["man", "analyze"]),
+        ("man/finscope-check.1", vec!["man", "check"]),
     ];
     for (file, args) in files {
         let out = run(&args);
@@ -495,4 +496,11 @@ fn readme_examples_are_current() {
     )
     .unwrap();
     assert_eq!(record, first, "README's connection record is stale");
+    let verdict = run(&["check", "--color", "never", "testdata/rst-server.pcap"]);
+    assert_eq!(verdict.status.code(), Some(1));
+    assert_eq!(
+        block("```\n$ finscope check testdata/rst-server.pcap\n").trim_end(),
+        String::from_utf8(verdict.stdout).unwrap().trim_end(),
+        "README's check output is stale"
+    );
 }
