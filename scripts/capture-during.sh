@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# capture-during.sh IFACE FILTER OUT.pcap -- COMMAND...
+#
+# Records IFACE (tcpdump, pcap-filter FILTER) into OUT.pcap while COMMAND
+# runs, then stops the capture cleanly and exits with COMMAND's status.
+# Needs root or CAP_NET_RAW for tcpdump. Used by the CI jobs in docs/ci.md:
+#
+#   sudo scripts/capture-during.sh lo 'tcp port 8080' capture.pcap -- make integration-test
+#   finscope check capture.pcap
+set -uo pipefail
+
+if [ $# -lt 5 ] || [ "$4" != "--" ]; then
+    echo "usage: $0 IFACE FILTER OUT.pcap -- COMMAND..." >&2
+    exit 2
+fi
+iface=$1 filter=$2 out=$3
+shift 4
+
+log=$(mktemp)
+# -U writes each packet as it arrives, so nothing is lost when tcpdump is
+# stopped; -s 0 keeps whole packets; -n skips name lookups.
+tcpdump -i "$iface" -s 0 -U -n -w "$out" "$filter" 2>"$log" &
+pid=$!
+
+# Wait until tcpdump is listening, so the command's first packets are kept.
+for _ in $(seq 100); do
+    grep -q "listening on" "$log" && break
+    if ! kill -0 "$pid" 2>/dev/null; then
+        echo "capture-during: tcpdump failed:" >&2
+        cat "$log" >&2
+        exit 2
+    fi
+    sleep 0.1
+done
+
+"$@"
+status=$?
+
+# Let the last packets (final ACKs, TIME-WAIT traffic) reach the capture.
+sleep 0.5
+kill -INT "$pid"
+wait "$pid"
+grep -E "packets (captured|dropped)" "$log" >&2
+rm -f "$log"
+exit "$status"
