@@ -9,7 +9,7 @@
 use std::io;
 
 use crate::capture::{CaptureError, Merge, Precision, RawPacket, Timestamp};
-use crate::conn::{Connection, EndReason, Event};
+use crate::conn::{Connection, EndReason, Event, TcpState};
 use crate::decode::{self, Skip};
 use crate::findings::{self, Finding, FindingKind, Thresholds};
 use crate::flow::{FlowKey, FlowTable, List, SlotId};
@@ -353,9 +353,47 @@ impl<'s> Analyzer<'s> {
         self.sink.connection(&record, &self.scratch)
     }
 
+    /// Moves capture time to `now` without a packet (live capture on a quiet
+    /// link), so TIME-WAIT windows and idle timeouts still run out.
+    pub fn tick(&mut self, now: Timestamp) -> io::Result<()> {
+        if now > self.now {
+            self.now = now;
+            self.last_sweep = now;
+            self.expire()?;
+        }
+        Ok(())
+    }
+
+    /// What is in the table now, for the live view: endpoints by state,
+    /// and the hosts holding the most TIME-WAITs and CLOSE-WAITs.
+    pub fn snapshot(&mut self, hosts: usize) -> Snapshot {
+        let mut states = [0u64; TcpState::ALL.len()];
+        for c in self.table.values() {
+            for ep in &c.ep {
+                if let Some(n) = states.get_mut(ep.state as usize) {
+                    *n += 1;
+                }
+            }
+        }
+        Snapshot {
+            connections: self.table.len() as u64,
+            states,
+            hosts: self.hosts.current(self.now, hosts),
+        }
+    }
+
     /// Ends the analysis: every connection still in the table is judged at
     /// the capture's end, in id order.
-    pub fn finish(mut self, files: Vec<crate::report::FileSummary>) -> io::Result<Counters> {
+    pub fn finish(self, files: Vec<crate::report::FileSummary>) -> io::Result<Counters> {
+        self.finish_with(files, None)
+    }
+
+    /// [`Analyzer::finish`] with what a live capture adds to the summary.
+    pub fn finish_with(
+        mut self,
+        files: Vec<crate::report::FileSummary>,
+        live: Option<crate::report::LiveSummary>,
+    ) -> io::Result<Counters> {
         let mut rest: Vec<Box<Connection>> = self.table.drain().map(|(_, c)| c).collect();
         rest.sort_by_key(|c| c.id);
         for c in &rest {
@@ -369,9 +407,21 @@ impl<'s> Analyzer<'s> {
         let mut summary = Summary::new(&self.counters, &self.cfg, files, self.precision);
         summary.hosts = self.hosts.top(HOSTS_IN_SUMMARY, self.precision);
         summary.untracked_host_changes = self.hosts.untracked;
+        summary.live = live;
         self.sink.finish(&summary)?;
         Ok(self.counters)
     }
+}
+
+/// The table at one moment (see [`Analyzer::snapshot`]).
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Connections tracked (including closed ones in their TIME-WAIT window).
+    pub connections: u64,
+    /// Endpoints per state (`TcpState as usize`), both ends of every
+    /// connection, as `ss` would count sockets on both hosts.
+    pub states: [u64; TcpState::ALL.len()],
+    pub hosts: Vec<crate::findings::hosts::CurrentPile>,
 }
 
 /// What a run ended with.
@@ -463,6 +513,89 @@ pub fn run_sources(
     Ok(RunResult { counters, errors })
 }
 
+/// When a live capture stops on its own.
+#[cfg(feature = "live")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LiveLimits {
+    /// `--duration`, wall-clock.
+    pub duration: Option<std::time::Duration>,
+    /// `-c`: packets read.
+    pub count: Option<u64>,
+}
+
+/// Reads a live capture until `stop` is set (Ctrl-C, SIGTERM), the
+/// duration passes or the count is reached, then judges what is left and
+/// writes the summary. Between packets, and at least every 200 ms on a
+/// quiet link, capture time moves on with the clock so timers run;
+/// `on_tick` is called about once a second with the analyzer and
+/// libpcap's counts (the live view).
+#[cfg(feature = "live")]
+pub fn run_live(
+    source: &mut crate::capture::live::LiveSource,
+    cfg: AnalysisConfig,
+    sink: &mut dyn Sink,
+    stop: &std::sync::atomic::AtomicBool,
+    limits: LiveLimits,
+    on_tick: &mut dyn FnMut(&mut Analyzer<'_>, crate::capture::live::LiveStats) -> io::Result<()>,
+) -> Result<Counters, RunError> {
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+    let mut analyzer = Analyzer::new(cfg, sink);
+    let started = Instant::now();
+    let mut last_tick = started;
+    let mut seen: u64 = 0;
+    let wall = || {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| Timestamp(d.as_nanos().min(i64::MAX as u128) as i64))
+            .unwrap_or(Timestamp(0))
+    };
+    let mut failure = None;
+    while !stop.load(Ordering::Relaxed) {
+        if limits.duration.is_some_and(|d| started.elapsed() >= d)
+            || limits.count.is_some_and(|c| seen >= c)
+        {
+            break;
+        }
+        match source.next_packet() {
+            Ok(Some(pkt)) => {
+                seen += 1;
+                analyzer.packet(pkt).map_err(RunError::Output)?;
+            }
+            // A quiet link: time passes all the same.
+            Ok(None) => analyzer.tick(wall()).map_err(RunError::Output)?,
+            Err(e) => {
+                failure = Some(e.to_string());
+                break;
+            }
+        }
+        if last_tick.elapsed() >= Duration::from_secs(1) {
+            last_tick = Instant::now();
+            analyzer.tick(wall()).map_err(RunError::Output)?;
+            let stats = source.stats();
+            on_tick(&mut analyzer, stats).map_err(RunError::Output)?;
+        }
+    }
+    let stats = source.stats();
+    let closed = source.close_savefile();
+    let live = crate::report::LiveSummary {
+        interface: source.interface().to_string(),
+        filter: source.filter().map(str::to_string),
+        received: stats.received,
+        dropped: stats.dropped,
+        if_dropped: stats.if_dropped,
+    };
+    let counters = analyzer
+        .finish_with(Vec::new(), Some(live))
+        .map_err(RunError::Output)?;
+    if let Some(e) = failure {
+        return Err(RunError::Live(e));
+    }
+    closed.map_err(|e| RunError::Live(e.to_string()))?;
+    Ok(counters)
+}
+
 /// Why a run could not complete.
 #[derive(Debug)]
 pub enum RunError {
@@ -472,6 +605,8 @@ pub enum RunError {
     Output(io::Error),
     /// The `-f` expression is not usable.
     Filter(String),
+    /// A live capture failed after it started.
+    Live(String),
 }
 
 impl std::fmt::Display for RunError {
@@ -479,7 +614,7 @@ impl std::fmt::Display for RunError {
         match self {
             RunError::Open(e) => write!(f, "{e}"),
             RunError::Output(e) => write!(f, "cannot write the report: {e}"),
-            RunError::Filter(e) => write!(f, "{e}"),
+            RunError::Filter(e) | RunError::Live(e) => write!(f, "{e}"),
         }
     }
 }

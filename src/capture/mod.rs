@@ -7,6 +7,8 @@
 pub mod file;
 #[cfg(feature = "live")]
 pub mod filter;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod time;
 
 pub use file::{CaptureError, FileSource, ReadStats};

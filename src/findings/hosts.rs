@@ -48,6 +48,16 @@ pub struct HostRow {
     pub close_wait_peak_at: Option<String>,
 }
 
+/// A host's TIME-WAITs toward one server, or its CLOSE-WAITs, right now.
+#[derive(Debug, Clone, Copy)]
+pub struct CurrentPile {
+    pub host: IpAddr,
+    /// The server, for TIME-WAIT piles.
+    pub toward: Option<SocketAddr>,
+    pub time_wait: u64,
+    pub close_wait: u64,
+}
+
 /// A pile's peak, kept after the pile is retired.
 #[derive(Debug, Clone, Copy)]
 struct Peak {
@@ -257,6 +267,41 @@ impl HostTracker {
                                  "connections": p.total, "threshold": th.cw_accumulation}),
             });
         }
+        out
+    }
+
+    /// The hosts holding the most TIME-WAITs (toward one server) or
+    /// CLOSE-WAITs right now, for the live view.
+    pub fn current(&mut self, now: Timestamp, n: usize) -> Vec<CurrentPile> {
+        self.retire(now);
+        let mut out: Vec<CurrentPile> = self
+            .time_wait
+            .iter()
+            .filter(|(_, p)| p.running > 0)
+            .map(|((host, toward), p)| CurrentPile {
+                host: *host,
+                toward: Some(*toward),
+                time_wait: u64::from(p.running),
+                close_wait: 0,
+            })
+            .chain(
+                self.close_wait
+                    .iter()
+                    .filter(|(_, p)| p.now > 0)
+                    .map(|(host, p)| CurrentPile {
+                        host: *host,
+                        toward: None,
+                        time_wait: 0,
+                        close_wait: p.now,
+                    }),
+            )
+            .collect();
+        out.sort_by(|a, b| {
+            (b.time_wait + b.close_wait)
+                .cmp(&(a.time_wait + a.close_wait))
+                .then(a.host.cmp(&b.host))
+        });
+        out.truncate(n);
         out
     }
 

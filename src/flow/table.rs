@@ -157,6 +157,11 @@ impl<C> FlowTable<C> {
         Some((key, value))
     }
 
+    /// Every connection, in no particular order.
+    pub fn values(&self) -> impl Iterator<Item = &C> + '_ {
+        self.slots.iter().filter_map(|s| s.value.as_ref())
+    }
+
     /// Takes every connection out, in no particular order.
     pub fn drain(&mut self) -> impl Iterator<Item = (FlowKey, C)> + '_ {
         self.map.clear();

@@ -4,6 +4,7 @@
 
 mod csv;
 mod json;
+pub mod live;
 mod record;
 mod table;
 
@@ -123,6 +124,21 @@ pub struct Summary {
     pub hosts: Vec<crate::findings::hosts::HostRow>,
     /// Host state changes not followed because too many hosts were seen.
     pub untracked_host_changes: u64,
+    /// For `finscope live`: the interface and libpcap's counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveSummary>,
+}
+
+/// What `finscope live` adds to the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveSummary {
+    pub interface: String,
+    pub filter: Option<String>,
+    /// Packets libpcap received, and dropped: by the kernel because finscope
+    /// did not read fast enough, and by the interface or its driver.
+    pub received: u64,
+    pub dropped: u64,
+    pub if_dropped: u64,
 }
 
 impl Summary {
@@ -201,6 +217,7 @@ impl Summary {
             },
             hosts: Vec::new(),
             untracked_host_changes: 0,
+            live: None,
         }
     }
 }
