@@ -27,6 +27,8 @@ Register-ArgumentCompleter -Native -CommandName 'finscope' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyze capture files and report how every TCP connection opened and ended')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Analyze capture files as a CI gate: exit 1 when a policy is violated')
+            [CompletionResult]::new('live', 'live', [CompletionResultType]::ParameterValue, 'Watch an interface: a live view on a terminal, JSON Lines otherwise; Ctrl-C ends with the final report (needs the `live` feature)')
+            [CompletionResult]::new('interfaces', 'interfaces', [CompletionResultType]::ParameterValue, 'List the interfaces `live` can capture on (needs the `live` feature)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff), or a subcommand''s (`man analyze`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -93,6 +95,45 @@ Register-ArgumentCompleter -Native -CommandName 'finscope' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'finscope;live' {
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'The interface to capture on (`finscope interfaces` lists them; `any` for all on Linux)')
+            [CompletionResult]::new('--interface', '--interface', [CompletionResultType]::ParameterName, 'The interface to capture on (`finscope interfaces` lists them; `any` for all on Linux)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Capture only packets matching this pcap-filter expression (compiled into the kernel filter)')
+            [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'Capture only packets matching this pcap-filter expression (compiled into the kernel filter)')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Bytes to capture of each packet; headers are enough for finscope')
+            [CompletionResult]::new('--snaplen', '--snaplen', [CompletionResultType]::ParameterName, 'Bytes to capture of each packet; headers are enough for finscope')
+            [CompletionResult]::new('-B', '-B ', [CompletionResultType]::ParameterName, 'Kernel capture buffer in KiB, as tcpdump''s -B')
+            [CompletionResult]::new('--buffer-size', '--buffer-size', [CompletionResultType]::ParameterName, 'Kernel capture buffer in KiB, as tcpdump''s -B')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Also write what is captured to FILE (pcap)')
+            [CompletionResult]::new('--write', '--write', [CompletionResultType]::ParameterName, 'Also write what is captured to FILE (pcap)')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this long (500ms, 30s, 5m) and print the final report')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after reading COUNT packets')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after reading COUNT packets')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: a live view, then the table, on a terminal; jsonl otherwise]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colors in the table report')
+            [CompletionResult]::new('--time-wait', '--time-wait', [CompletionResultType]::ParameterName, '2MSL: how long a TIME-WAIT lasts (Linux 60s; Windows peers use 120s-240s) [default: 60s]')
+            [CompletionResult]::new('--stall', '--stall', [CompletionResultType]::ParameterName, 'How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled [default: 60s]')
+            [CompletionResult]::new('--fin-retries', '--fin-retries', [CompletionResultType]::ParameterName, 'FIN retransmissions that make a finding a warning [default: 3]')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Connections idle this long leave the table (verdict idle-timeout if they never closed) [default: 300s]')
+            [CompletionResult]::new('--tw-accumulation', '--tw-accumulation', [CompletionResultType]::ParameterName, 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once [default: 1000]')
+            [CompletionResult]::new('--cw-accumulation', '--cw-accumulation', [CompletionResultType]::ParameterName, 'Warn when a host holds this many connections in CLOSE-WAIT at once [default: 100]')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Cap on connections tracked at once; evictions are counted and reported [default: 1000000]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'The final report''s summary only (and no connection records in jsonl)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'The final report''s summary only (and no connection records in jsonl)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'finscope;interfaces' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'finscope;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -110,6 +151,8 @@ Register-ArgumentCompleter -Native -CommandName 'finscope' -ScriptBlock {
         'finscope;help' {
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyze capture files and report how every TCP connection opened and ended')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Analyze capture files as a CI gate: exit 1 when a policy is violated')
+            [CompletionResult]::new('live', 'live', [CompletionResultType]::ParameterValue, 'Watch an interface: a live view on a terminal, JSON Lines otherwise; Ctrl-C ends with the final report (needs the `live` feature)')
+            [CompletionResult]::new('interfaces', 'interfaces', [CompletionResultType]::ParameterValue, 'List the interfaces `live` can capture on (needs the `live` feature)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff), or a subcommand''s (`man analyze`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -119,6 +162,12 @@ Register-ArgumentCompleter -Native -CommandName 'finscope' -ScriptBlock {
             break
         }
         'finscope;help;check' {
+            break
+        }
+        'finscope;help;live' {
+            break
+        }
+        'finscope;help;interfaces' {
             break
         }
         'finscope;help;completions' {

@@ -24,6 +24,8 @@ set edit:completion:arg-completer[finscope] = {|@words|
             cand --version 'Print version'
             cand analyze 'Analyze capture files and report how every TCP connection opened and ended'
             cand check 'Analyze capture files as a CI gate: exit 1 when a policy is violated'
+            cand live 'Watch an interface: a live view on a terminal, JSON Lines otherwise; Ctrl-C ends with the final report (needs the `live` feature)'
+            cand interfaces 'List the interfaces `live` can capture on (needs the `live` feature)'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff), or a subcommand''s (`man analyze`)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -87,6 +89,43 @@ set edit:completion:arg-completer[finscope] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'finscope;live'= {
+            cand -i 'The interface to capture on (`finscope interfaces` lists them; `any` for all on Linux)'
+            cand --interface 'The interface to capture on (`finscope interfaces` lists them; `any` for all on Linux)'
+            cand -f 'Capture only packets matching this pcap-filter expression (compiled into the kernel filter)'
+            cand --filter 'Capture only packets matching this pcap-filter expression (compiled into the kernel filter)'
+            cand -s 'Bytes to capture of each packet; headers are enough for finscope'
+            cand --snaplen 'Bytes to capture of each packet; headers are enough for finscope'
+            cand -B 'Kernel capture buffer in KiB, as tcpdump''s -B'
+            cand --buffer-size 'Kernel capture buffer in KiB, as tcpdump''s -B'
+            cand -w 'Also write what is captured to FILE (pcap)'
+            cand --write 'Also write what is captured to FILE (pcap)'
+            cand --duration 'Stop after this long (500ms, 30s, 5m) and print the final report'
+            cand -c 'Stop after reading COUNT packets'
+            cand --count 'Stop after reading COUNT packets'
+            cand --format 'Output format [default: a live view, then the table, on a terminal; jsonl otherwise]'
+            cand --color 'Colors in the table report'
+            cand --time-wait '2MSL: how long a TIME-WAIT lasts (Linux 60s; Windows peers use 120s-240s) [default: 60s]'
+            cand --stall 'How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled [default: 60s]'
+            cand --fin-retries 'FIN retransmissions that make a finding a warning [default: 3]'
+            cand --idle-timeout 'Connections idle this long leave the table (verdict idle-timeout if they never closed) [default: 300s]'
+            cand --tw-accumulation 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once [default: 1000]'
+            cand --cw-accumulation 'Warn when a host holds this many connections in CLOSE-WAIT at once [default: 100]'
+            cand --max-connections 'Cap on connections tracked at once; evictions are counted and reported [default: 1000000]'
+            cand -q 'The final report''s summary only (and no connection records in jsonl)'
+            cand --quiet 'The final report''s summary only (and no connection records in jsonl)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'finscope;interfaces'= {
+            cand --format 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'finscope;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -102,6 +141,8 @@ set edit:completion:arg-completer[finscope] = {|@words|
         &'finscope;help'= {
             cand analyze 'Analyze capture files and report how every TCP connection opened and ended'
             cand check 'Analyze capture files as a CI gate: exit 1 when a policy is violated'
+            cand live 'Watch an interface: a live view on a terminal, JSON Lines otherwise; Ctrl-C ends with the final report (needs the `live` feature)'
+            cand interfaces 'List the interfaces `live` can capture on (needs the `live` feature)'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff), or a subcommand''s (`man analyze`)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -109,6 +150,10 @@ set edit:completion:arg-completer[finscope] = {|@words|
         &'finscope;help;analyze'= {
         }
         &'finscope;help;check'= {
+        }
+        &'finscope;help;live'= {
+        }
+        &'finscope;help;interfaces'= {
         }
         &'finscope;help;completions'= {
         }

@@ -28,6 +28,8 @@ complete -c finscope -n "__fish_finscope_needs_command" -s h -l help -d 'Print h
 complete -c finscope -n "__fish_finscope_needs_command" -s V -l version -d 'Print version'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "analyze" -d 'Analyze capture files and report how every TCP connection opened and ended'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "check" -d 'Analyze capture files as a CI gate: exit 1 when a policy is violated'
+complete -c finscope -n "__fish_finscope_needs_command" -f -a "live" -d 'Watch an interface: a live view on a terminal, JSON Lines otherwise; Ctrl-C ends with the final report (needs the `live` feature)'
+complete -c finscope -n "__fish_finscope_needs_command" -f -a "interfaces" -d 'List the interfaces `live` can capture on (needs the `live` feature)'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "man" -d 'Print the man page (roff), or a subcommand\'s (`man analyze`)'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -93,12 +95,42 @@ complete -c finscope -n "__fish_finscope_using_subcommand check" -l cw-accumulat
 complete -c finscope -n "__fish_finscope_using_subcommand check" -l max-connections -d 'Cap on connections tracked at once; evictions are counted and reported [default: 1000000]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c finscope -n "__fish_finscope_using_subcommand check" -s V -l version -d 'Print version'
+complete -c finscope -n "__fish_finscope_using_subcommand live" -s i -l interface -d 'The interface to capture on (`finscope interfaces` lists them; `any` for all on Linux)' -r
+complete -c finscope -n "__fish_finscope_using_subcommand live" -s f -l filter -d 'Capture only packets matching this pcap-filter expression (compiled into the kernel filter)' -r
+complete -c finscope -n "__fish_finscope_using_subcommand live" -s s -l snaplen -d 'Bytes to capture of each packet; headers are enough for finscope' -r
+complete -c finscope -n "__fish_finscope_using_subcommand live" -s B -l buffer-size -d 'Kernel capture buffer in KiB, as tcpdump\'s -B' -r
+complete -c finscope -n "__fish_finscope_using_subcommand live" -s w -l write -d 'Also write what is captured to FILE (pcap)' -r
+complete -c finscope -n "__fish_finscope_using_subcommand live" -l duration -d 'Stop after this long (500ms, 30s, 5m) and print the final report' -r
+complete -c finscope -n "__fish_finscope_using_subcommand live" -s c -l count -d 'Stop after reading COUNT packets' -r
+complete -c finscope -n "__fish_finscope_using_subcommand live" -l format -d 'Output format [default: a live view, then the table, on a terminal; jsonl otherwise]' -r -f -a "table\t'A readable report: summary, findings, servers'
+json\t'One finscope/1 JSON document'
+jsonl\t'finscope/1 records, one per line, streamed'
+csv\t'One row per connection'"
+complete -c finscope -n "__fish_finscope_using_subcommand live" -l color -d 'Colors in the table report' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c finscope -n "__fish_finscope_using_subcommand live" -l time-wait -d '2MSL: how long a TIME-WAIT lasts (Linux 60s; Windows peers use 120s-240s) [default: 60s]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand live" -l stall -d 'How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled [default: 60s]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand live" -l fin-retries -d 'FIN retransmissions that make a finding a warning [default: 3]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand live" -l idle-timeout -d 'Connections idle this long leave the table (verdict idle-timeout if they never closed) [default: 300s]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand live" -l tw-accumulation -d 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once [default: 1000]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand live" -l cw-accumulation -d 'Warn when a host holds this many connections in CLOSE-WAIT at once [default: 100]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand live" -l max-connections -d 'Cap on connections tracked at once; evictions are counted and reported [default: 1000000]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand live" -s q -l quiet -d 'The final report\'s summary only (and no connection records in jsonl)'
+complete -c finscope -n "__fish_finscope_using_subcommand live" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c finscope -n "__fish_finscope_using_subcommand live" -s V -l version -d 'Print version'
+complete -c finscope -n "__fish_finscope_using_subcommand interfaces" -l format -d 'Output format' -r -f -a "table\t'One line per interface'
+json\t'A JSON array'"
+complete -c finscope -n "__fish_finscope_using_subcommand interfaces" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c finscope -n "__fish_finscope_using_subcommand interfaces" -s V -l version -d 'Print version'
 complete -c finscope -n "__fish_finscope_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c finscope -n "__fish_finscope_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c finscope -n "__fish_finscope_using_subcommand man" -s h -l help -d 'Print help'
 complete -c finscope -n "__fish_finscope_using_subcommand man" -s V -l version -d 'Print version'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check completions man help" -f -a "analyze" -d 'Analyze capture files and report how every TCP connection opened and ended'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check completions man help" -f -a "check" -d 'Analyze capture files as a CI gate: exit 1 when a policy is violated'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check completions man help" -f -a "man" -d 'Print the man page (roff), or a subcommand\'s (`man analyze`)'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check live interfaces completions man help" -f -a "analyze" -d 'Analyze capture files and report how every TCP connection opened and ended'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check live interfaces completions man help" -f -a "check" -d 'Analyze capture files as a CI gate: exit 1 when a policy is violated'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check live interfaces completions man help" -f -a "live" -d 'Watch an interface: a live view on a terminal, JSON Lines otherwise; Ctrl-C ends with the final report (needs the `live` feature)'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check live interfaces completions man help" -f -a "interfaces" -d 'List the interfaces `live` can capture on (needs the `live` feature)'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check live interfaces completions man help" -f -a "completions" -d 'Print shell completions'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check live interfaces completions man help" -f -a "man" -d 'Print the man page (roff), or a subcommand\'s (`man analyze`)'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check live interfaces completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

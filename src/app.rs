@@ -7,7 +7,7 @@ use clap::CommandFactory;
 
 use crate::check::{self, Baseline, Gate};
 use crate::cli::{CheckFormat, Cli, Command, Format};
-use crate::config::{CheckConfig, Config};
+use crate::config::{CheckConfig, Config, LiveConfig};
 use crate::pipeline::{self, RunError};
 use crate::report::{CsvSink, JsonSink, JsonlSink, Sink, TableOptions, TableSink};
 
@@ -44,6 +44,14 @@ pub fn run(cli: Cli) -> ExitStatus {
                 ExitStatus::Error
             }
         },
+        Command::Live(args) => match LiveConfig::from_args(args) {
+            Ok(cfg) => crate::live::live(&cfg),
+            Err(msg) => {
+                eprintln!("finscope: {msg}");
+                ExitStatus::Error
+            }
+        },
+        Command::Interfaces { format } => crate::live::interfaces(format),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "finscope", &mut io::stdout());

@@ -21,6 +21,14 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Analyze capture files as a CI gate: exit 1 when a policy is violated.
     Check(CheckArgs),
+    /// Watch an interface: a live view on a terminal, JSON Lines otherwise; Ctrl-C ends with the final report (needs the `live` feature).
+    Live(LiveArgs),
+    /// List the interfaces `live` can capture on (needs the `live` feature).
+    Interfaces {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
     /// Print shell completions.
     Completions {
         /// The shell to generate completions for.
@@ -223,6 +231,65 @@ pub enum Format {
     Jsonl,
     /// One row per connection.
     Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// The interface to capture on (`finscope interfaces` lists them; `any` for all on Linux).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: String,
+
+    /// Capture only packets matching this pcap-filter expression (compiled into the kernel filter).
+    #[arg(short = 'f', long = "filter", value_name = "EXPR")]
+    pub filter: Option<String>,
+
+    /// Bytes to capture of each packet; headers are enough for finscope.
+    #[arg(
+        short = 's',
+        long = "snaplen",
+        value_name = "SNAPLEN",
+        default_value_t = 262144
+    )]
+    pub snaplen: i32,
+
+    /// Kernel capture buffer in KiB, as tcpdump's -B.
+    #[arg(short = 'B', long = "buffer-size", value_name = "KIB")]
+    pub buffer_size: Option<i32>,
+
+    /// Also write what is captured to FILE (pcap).
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<String>,
+
+    /// Stop after this long (500ms, 30s, 5m) and print the final report.
+    #[arg(long, value_name = "DUR")]
+    pub duration: Option<String>,
+
+    /// Stop after reading COUNT packets.
+    #[arg(short = 'c', long = "count", value_name = "COUNT")]
+    pub count: Option<u64>,
+
+    /// Output format [default: a live view, then the table, on a terminal; jsonl otherwise].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// The final report's summary only (and no connection records in jsonl).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Colors in the table report.
+    #[arg(long, value_enum, default_value_t = When::Auto, value_name = "WHEN")]
+    pub color: When,
+
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// One line per interface.
+    Table,
+    /// A JSON array.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -322,3 +322,70 @@ pub fn unknown_kind(name: &str) -> String {
         names.join(", ")
     )
 }
+
+/// A `live` run, ready to go.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    pub interface: String,
+    pub filter: Option<String>,
+    pub snaplen: i32,
+    /// `-B`, in bytes.
+    pub buffer_bytes: Option<i32>,
+    pub write: Option<String>,
+    pub duration: Option<std::time::Duration>,
+    pub count: Option<u64>,
+    pub format: Format,
+    /// Whether to draw the live view (stdout is a terminal and the format
+    /// is the table).
+    pub view: bool,
+    pub quiet: bool,
+    pub color: bool,
+    pub analysis: AnalysisConfig,
+}
+
+impl LiveConfig {
+    pub fn from_args(a: cli::LiveArgs) -> Result<LiveConfig, String> {
+        let (thresholds, max_connections) = ThresholdSettings::from(&a.thresholds).resolve()?;
+        if a.snaplen <= 0 {
+            return Err("--snaplen must be more than 0".into());
+        }
+        let buffer_bytes = match a.buffer_size {
+            Some(k) if k <= 0 || k > i32::MAX / 1024 => {
+                return Err(format!("-B {k}: the buffer size is in KiB, 1 to 2097151"))
+            }
+            Some(k) => Some(k * 1024),
+            None => None,
+        };
+        let duration = match &a.duration {
+            Some(d) => {
+                let ns = parse_duration(d).map_err(|e| format!("--duration: {e}"))?;
+                Some(std::time::Duration::from_nanos(ns.max(0) as u64))
+            }
+            None => None,
+        };
+        let tty = std::io::stdout().is_terminal();
+        let format = a
+            .format
+            .unwrap_or(if tty { Format::Table } else { Format::Jsonl });
+        Ok(LiveConfig {
+            interface: a.interface,
+            filter: a.filter.clone(),
+            snaplen: a.snaplen,
+            buffer_bytes,
+            write: a.write,
+            duration,
+            count: a.count,
+            format,
+            view: tty && format == Format::Table,
+            quiet: a.quiet,
+            color: color(a.color),
+            analysis: AnalysisConfig {
+                thresholds,
+                max_connections,
+                count: None,
+                // The kernel filters live packets; nothing to do per frame.
+                filter: None,
+            },
+        })
+    }
+}

@@ -15,6 +15,7 @@ pub mod conn;
 pub mod decode;
 pub mod findings;
 pub mod flow;
+pub mod live;
 pub mod pipeline;
 pub mod reassembly;
 pub mod report;

@@ -618,26 +618,9 @@ fn capture_during_a_test_then_check_fails_on_the_reset() {
     let pcap = dir.join("capture.pcap");
     // A port of our own: the process id spreads parallel runs apart.
     let port = 20000 + (std::process::id() % 20000) as u16;
-    // The "integration test": one graceful exchange, then one the client
-    // aborts with SO_LINGER 0 (a RST).
-    let test = format!(
-        r#"
-import socket, struct, threading, time
-srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", {port})); srv.listen(4)
-def serve():
-    for _ in range(2):
-        c, _ = srv.accept(); c.recv(100); c.sendall(b"pong")
-        c.recv(100); c.close()
-t = threading.Thread(target=serve); t.start()
-for abort in (False, True):
-    s = socket.create_connection(("127.0.0.1", {port})); s.sendall(b"ping"); s.recv(100)
-    if abort:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    s.close(); time.sleep(0.2)
-t.join()
-"#
-    );
+    // The "integration test": a graceful exchange, one the client aborts
+    // (RST), and a half-close.
+    let traffic = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/loopback_traffic.py");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/capture-during.sh");
     let out = std::process::Command::new(&script)
         .args([
@@ -646,7 +629,9 @@ t.join()
             &pcap.to_string_lossy(),
             "--",
         ])
-        .args(["python3", "-c", &test])
+        .arg("python3")
+        .arg(&traffic)
+        .arg(port.to_string())
         .output()
         .unwrap();
     assert!(out.status.success(), "capture-during: {}", stderr(&out));
@@ -658,7 +643,8 @@ t.join()
     assert_eq!(i.subject, format!("127.0.0.1:{port}"));
     assert_eq!(i.examples[0].connection, Some(2));
     assert_eq!(doc.services[0].service, format!("127.0.0.1:{port}"));
-    assert_eq!(doc.services[0].connections, 2);
+    assert_eq!(doc.services[0].connections, 3);
+    assert_eq!(item(&doc, "half-close").result, "pass");
     assert!(
         i.examples[0].message.contains("client"),
         "{}",

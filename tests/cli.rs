@@ -342,6 +342,7 @@ fn completions_and_man_page_are_current() {
         ("man/finscope.1", vec!["man"]),
         ("man/finscope-analyze.1", vec!["man", "analyze"]),
         ("man/finscope-check.1", vec!["man", "check"]),
+        ("man/finscope-live.1", vec!["man", "live"]),
     ];
     for (file, args) in files {
         let out = run(&args);

@@ -188,10 +188,13 @@ impl<W: Write> Sink for TableSink<W> {
 
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
         let names: Vec<&str> = s.files.iter().map(|f| f.path.as_str()).collect();
-        let files = if names.len() <= 3 {
-            names.join(", ")
-        } else {
-            format!("{} files", names.len())
+        let files = match &s.live {
+            Some(l) => match &l.filter {
+                Some(f) => format!("live on {} ({f})", l.interface),
+                None => format!("live on {}", l.interface),
+            },
+            None if names.len() <= 3 => names.join(", "),
+            None => format!("{} files", names.len()),
         };
         writeln!(
             self.out,
@@ -203,6 +206,15 @@ impl<W: Write> Sink for TableSink<W> {
         )?;
         if let (Some(a), Some(b)) = (&s.capture_start, &s.capture_end) {
             writeln!(self.out, "capture: {a} → {b}")?;
+        }
+        if let Some(l) = &s.live {
+            writeln!(
+                self.out,
+                "libpcap: {} packets received, {} dropped by the kernel (finscope too slow), {} by the interface",
+                n(l.received),
+                n(l.dropped),
+                n(l.if_dropped)
+            )?;
         }
         for f in &s.files {
             if let Some(e) = &f.error {
