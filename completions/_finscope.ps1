@@ -27,6 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'finscope' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyze capture files and report how every TCP connection opened and ended')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Analyze capture files as a CI gate: exit 1 when a policy is violated')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Draw one connection as a ladder diagram: every segment, both endpoints'' states, findings where they happen')
             [CompletionResult]::new('live', 'live', [CompletionResultType]::ParameterValue, 'Watch an interface: a live view on a terminal, JSON Lines otherwise; Ctrl-C ends with the final report (needs the `live` feature)')
             [CompletionResult]::new('interfaces', 'interfaces', [CompletionResultType]::ParameterValue, 'List the interfaces `live` can capture on (needs the `live` feature)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
@@ -95,6 +96,22 @@ Register-ArgumentCompleter -Native -CommandName 'finscope' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'finscope;show' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Text for the terminal, or a Mermaid sequence diagram')
+            [CompletionResult]::new('--time-wait', '--time-wait', [CompletionResultType]::ParameterName, '2MSL: how long a TIME-WAIT lasts (Linux 60s; Windows peers use 120s-240s) [default: 60s]')
+            [CompletionResult]::new('--stall', '--stall', [CompletionResultType]::ParameterName, 'How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled [default: 60s]')
+            [CompletionResult]::new('--fin-retries', '--fin-retries', [CompletionResultType]::ParameterName, 'FIN retransmissions that make a finding a warning [default: 3]')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Connections idle this long leave the table (verdict idle-timeout if they never closed) [default: 300s]')
+            [CompletionResult]::new('--tw-accumulation', '--tw-accumulation', [CompletionResultType]::ParameterName, 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once [default: 1000]')
+            [CompletionResult]::new('--cw-accumulation', '--cw-accumulation', [CompletionResultType]::ParameterName, 'Warn when a host holds this many connections in CLOSE-WAIT at once [default: 100]')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Cap on connections tracked at once; evictions are counted and reported [default: 1000000]')
+            [CompletionResult]::new('--full', '--full', [CompletionResultType]::ParameterName, 'Show every segment of a long data phase instead of folding it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'finscope;live' {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'The interface to capture on (`finscope interfaces` lists them; `any` for all on Linux)')
             [CompletionResult]::new('--interface', '--interface', [CompletionResultType]::ParameterName, 'The interface to capture on (`finscope interfaces` lists them; `any` for all on Linux)')
@@ -151,6 +168,7 @@ Register-ArgumentCompleter -Native -CommandName 'finscope' -ScriptBlock {
         'finscope;help' {
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyze capture files and report how every TCP connection opened and ended')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Analyze capture files as a CI gate: exit 1 when a policy is violated')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Draw one connection as a ladder diagram: every segment, both endpoints'' states, findings where they happen')
             [CompletionResult]::new('live', 'live', [CompletionResultType]::ParameterValue, 'Watch an interface: a live view on a terminal, JSON Lines otherwise; Ctrl-C ends with the final report (needs the `live` feature)')
             [CompletionResult]::new('interfaces', 'interfaces', [CompletionResultType]::ParameterValue, 'List the interfaces `live` can capture on (needs the `live` feature)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
@@ -162,6 +180,9 @@ Register-ArgumentCompleter -Native -CommandName 'finscope' -ScriptBlock {
             break
         }
         'finscope;help;check' {
+            break
+        }
+        'finscope;help;show' {
             break
         }
         'finscope;help;live' {

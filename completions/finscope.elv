@@ -24,6 +24,7 @@ set edit:completion:arg-completer[finscope] = {|@words|
             cand --version 'Print version'
             cand analyze 'Analyze capture files and report how every TCP connection opened and ended'
             cand check 'Analyze capture files as a CI gate: exit 1 when a policy is violated'
+            cand show 'Draw one connection as a ladder diagram: every segment, both endpoints'' states, findings where they happen'
             cand live 'Watch an interface: a live view on a terminal, JSON Lines otherwise; Ctrl-C ends with the final report (needs the `live` feature)'
             cand interfaces 'List the interfaces `live` can capture on (needs the `live` feature)'
             cand completions 'Print shell completions'
@@ -89,6 +90,21 @@ set edit:completion:arg-completer[finscope] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'finscope;show'= {
+            cand --format 'Text for the terminal, or a Mermaid sequence diagram'
+            cand --time-wait '2MSL: how long a TIME-WAIT lasts (Linux 60s; Windows peers use 120s-240s) [default: 60s]'
+            cand --stall 'How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled [default: 60s]'
+            cand --fin-retries 'FIN retransmissions that make a finding a warning [default: 3]'
+            cand --idle-timeout 'Connections idle this long leave the table (verdict idle-timeout if they never closed) [default: 300s]'
+            cand --tw-accumulation 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once [default: 1000]'
+            cand --cw-accumulation 'Warn when a host holds this many connections in CLOSE-WAIT at once [default: 100]'
+            cand --max-connections 'Cap on connections tracked at once; evictions are counted and reported [default: 1000000]'
+            cand --full 'Show every segment of a long data phase instead of folding it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'finscope;live'= {
             cand -i 'The interface to capture on (`finscope interfaces` lists them; `any` for all on Linux)'
             cand --interface 'The interface to capture on (`finscope interfaces` lists them; `any` for all on Linux)'
@@ -141,6 +157,7 @@ set edit:completion:arg-completer[finscope] = {|@words|
         &'finscope;help'= {
             cand analyze 'Analyze capture files and report how every TCP connection opened and ended'
             cand check 'Analyze capture files as a CI gate: exit 1 when a policy is violated'
+            cand show 'Draw one connection as a ladder diagram: every segment, both endpoints'' states, findings where they happen'
             cand live 'Watch an interface: a live view on a terminal, JSON Lines otherwise; Ctrl-C ends with the final report (needs the `live` feature)'
             cand interfaces 'List the interfaces `live` can capture on (needs the `live` feature)'
             cand completions 'Print shell completions'
@@ -150,6 +167,8 @@ set edit:completion:arg-completer[finscope] = {|@words|
         &'finscope;help;analyze'= {
         }
         &'finscope;help;check'= {
+        }
+        &'finscope;help;show'= {
         }
         &'finscope;help;live'= {
         }

@@ -28,6 +28,7 @@ complete -c finscope -n "__fish_finscope_needs_command" -s h -l help -d 'Print h
 complete -c finscope -n "__fish_finscope_needs_command" -s V -l version -d 'Print version'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "analyze" -d 'Analyze capture files and report how every TCP connection opened and ended'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "check" -d 'Analyze capture files as a CI gate: exit 1 when a policy is violated'
+complete -c finscope -n "__fish_finscope_needs_command" -f -a "show" -d 'Draw one connection as a ladder diagram: every segment, both endpoints\' states, findings where they happen'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "live" -d 'Watch an interface: a live view on a terminal, JSON Lines otherwise; Ctrl-C ends with the final report (needs the `live` feature)'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "interfaces" -d 'List the interfaces `live` can capture on (needs the `live` feature)'
 complete -c finscope -n "__fish_finscope_needs_command" -f -a "completions" -d 'Print shell completions'
@@ -95,6 +96,18 @@ complete -c finscope -n "__fish_finscope_using_subcommand check" -l cw-accumulat
 complete -c finscope -n "__fish_finscope_using_subcommand check" -l max-connections -d 'Cap on connections tracked at once; evictions are counted and reported [default: 1000000]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c finscope -n "__fish_finscope_using_subcommand check" -s V -l version -d 'Print version'
+complete -c finscope -n "__fish_finscope_using_subcommand show" -l format -d 'Text for the terminal, or a Mermaid sequence diagram' -r -f -a "text\t'A ladder diagram for the terminal'
+mermaid\t'A Mermaid sequenceDiagram (for CI reports, wikis, GitHub comments)'"
+complete -c finscope -n "__fish_finscope_using_subcommand show" -l time-wait -d '2MSL: how long a TIME-WAIT lasts (Linux 60s; Windows peers use 120s-240s) [default: 60s]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand show" -l stall -d 'How long a side may stay silent (in CLOSE-WAIT, or with a FIN unacknowledged) before it counts as stalled [default: 60s]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand show" -l fin-retries -d 'FIN retransmissions that make a finding a warning [default: 3]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand show" -l idle-timeout -d 'Connections idle this long leave the table (verdict idle-timeout if they never closed) [default: 300s]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand show" -l tw-accumulation -d 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once [default: 1000]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand show" -l cw-accumulation -d 'Warn when a host holds this many connections in CLOSE-WAIT at once [default: 100]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand show" -l max-connections -d 'Cap on connections tracked at once; evictions are counted and reported [default: 1000000]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand show" -l full -d 'Show every segment of a long data phase instead of folding it'
+complete -c finscope -n "__fish_finscope_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c finscope -n "__fish_finscope_using_subcommand show" -s V -l version -d 'Print version'
 complete -c finscope -n "__fish_finscope_using_subcommand live" -s i -l interface -d 'The interface to capture on (`finscope interfaces` lists them; `any` for all on Linux)' -r
 complete -c finscope -n "__fish_finscope_using_subcommand live" -s f -l filter -d 'Capture only packets matching this pcap-filter expression (compiled into the kernel filter)' -r
 complete -c finscope -n "__fish_finscope_using_subcommand live" -s s -l snaplen -d 'Bytes to capture of each packet; headers are enough for finscope' -r
@@ -127,10 +140,11 @@ complete -c finscope -n "__fish_finscope_using_subcommand completions" -s h -l h
 complete -c finscope -n "__fish_finscope_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c finscope -n "__fish_finscope_using_subcommand man" -s h -l help -d 'Print help'
 complete -c finscope -n "__fish_finscope_using_subcommand man" -s V -l version -d 'Print version'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check live interfaces completions man help" -f -a "analyze" -d 'Analyze capture files and report how every TCP connection opened and ended'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check live interfaces completions man help" -f -a "check" -d 'Analyze capture files as a CI gate: exit 1 when a policy is violated'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check live interfaces completions man help" -f -a "live" -d 'Watch an interface: a live view on a terminal, JSON Lines otherwise; Ctrl-C ends with the final report (needs the `live` feature)'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check live interfaces completions man help" -f -a "interfaces" -d 'List the interfaces `live` can capture on (needs the `live` feature)'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check live interfaces completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check live interfaces completions man help" -f -a "man" -d 'Print the man page (roff), or a subcommand\'s (`man analyze`)'
-complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check live interfaces completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check show live interfaces completions man help" -f -a "analyze" -d 'Analyze capture files and report how every TCP connection opened and ended'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check show live interfaces completions man help" -f -a "check" -d 'Analyze capture files as a CI gate: exit 1 when a policy is violated'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check show live interfaces completions man help" -f -a "show" -d 'Draw one connection as a ladder diagram: every segment, both endpoints\' states, findings where they happen'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check show live interfaces completions man help" -f -a "live" -d 'Watch an interface: a live view on a terminal, JSON Lines otherwise; Ctrl-C ends with the final report (needs the `live` feature)'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check show live interfaces completions man help" -f -a "interfaces" -d 'List the interfaces `live` can capture on (needs the `live` feature)'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check show live interfaces completions man help" -f -a "completions" -d 'Print shell completions'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check show live interfaces completions man help" -f -a "man" -d 'Print the man page (roff), or a subcommand\'s (`man analyze`)'
+complete -c finscope -n "__fish_finscope_using_subcommand help; and not __fish_seen_subcommand_from analyze check show live interfaces completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

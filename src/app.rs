@@ -44,6 +44,7 @@ pub fn run(cli: Cli) -> ExitStatus {
                 ExitStatus::Error
             }
         },
+        Command::Show(args) => show(args),
         Command::Live(args) => match LiveConfig::from_args(args) {
             Ok(cfg) => crate::live::live(&cfg),
             Err(msg) => {
@@ -130,6 +131,105 @@ fn analyze(cfg: &Config) -> ExitStatus {
             let _ = io::stderr().flush();
             ExitStatus::Error
         }
+    }
+}
+
+/// Parses `IP:PORT-IP:PORT` (IPv6 in brackets), trying each `-`.
+fn parse_pair(s: &str) -> Option<(std::net::SocketAddr, std::net::SocketAddr)> {
+    s.match_indices('-').find_map(|(i, _)| {
+        let a = s.get(..i)?.trim().parse().ok()?;
+        let b = s.get(i + 1..)?.trim().parse().ok()?;
+        Some((a, b))
+    })
+}
+
+/// `show`: one connection as a ladder diagram.
+fn show(args: crate::cli::ShowArgs) -> ExitStatus {
+    use crate::pipeline::WatchTarget;
+    use crate::report::ladder::{self, ShowSink};
+    let fail = |msg: String| {
+        eprintln!("finscope: {msg}");
+        ExitStatus::Error
+    };
+    let (thresholds, max_connections) =
+        match crate::config::ThresholdSettings::from(&args.thresholds).resolve() {
+            Ok(t) => t,
+            Err(e) => return fail(e),
+        };
+    let (target, mut sink) = match args.conn.trim_start_matches('#').parse::<u64>() {
+        Ok(id) => (WatchTarget::Id(id), ShowSink::new(Some(id), None)),
+        Err(_) => match parse_pair(&args.conn) {
+            Some((a, b)) => {
+                let (key, _) = crate::flow::FlowKey::of(a.into(), b.into());
+                (
+                    WatchTarget::Tuple(key),
+                    ShowSink::new(None, Some((a.to_string(), b.to_string()))),
+                )
+            }
+            None => return fail(format!(
+                "{:?} is not a connection: give its id (as analyze prints it) or IP:PORT-IP:PORT",
+                args.conn
+            )),
+        },
+    };
+    let cfg = crate::pipeline::AnalysisConfig {
+        thresholds,
+        max_connections,
+        count: None,
+        filter: None,
+    };
+    let files = [args.file.clone()];
+    let (result, watched) = match pipeline::run_watching(&files, cfg, &mut sink, target) {
+        Ok(r) => r,
+        Err(e) => return fail(e.to_string()),
+    };
+    let Some(shown) = watched
+        .id
+        .and_then(|id| sink.found.iter().find(|s| s.id == id))
+    else {
+        return fail(format!(
+            "no connection {} in {} ({} connections; `finscope analyze` lists them)",
+            args.conn, args.file, result.counters.connections
+        ));
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let written = match args.format {
+        crate::cli::ShowFormat::Text => ladder::write_text(
+            &mut out,
+            &args.file,
+            shown,
+            &watched.steps,
+            watched.not_kept,
+            args.full,
+        ),
+        crate::cli::ShowFormat::Mermaid => {
+            ladder::write_mermaid(&mut out, shown, &watched.steps, watched.not_kept, args.full)
+        }
+    }
+    .and_then(|()| {
+        if !watched.same_tuple.is_empty() && args.format == crate::cli::ShowFormat::Text {
+            let ids: Vec<String> = watched.same_tuple.iter().map(|i| format!("#{i}")).collect();
+            writeln!(
+                out,
+                "\nlater connections on the same addresses: {} (show them by id)",
+                ids.join(", ")
+            )?;
+        }
+        out.flush()
+    });
+    match written {
+        Ok(()) => {}
+        Err(e) if is_broken_pipe(&e) => return ExitStatus::Ok,
+        Err(e) => return fail(e.to_string()),
+    }
+    for e in &result.errors {
+        eprintln!("finscope: {e}");
+    }
+    if result.errors.is_empty() {
+        ExitStatus::Ok
+    } else {
+        ExitStatus::Error
     }
 }
 

@@ -21,6 +21,8 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Analyze capture files as a CI gate: exit 1 when a policy is violated.
     Check(CheckArgs),
+    /// Draw one connection as a ladder diagram: every segment, both endpoints' states, findings where they happen.
+    Show(ShowArgs),
     /// Watch an interface: a live view on a terminal, JSON Lines otherwise; Ctrl-C ends with the final report (needs the `live` feature).
     Live(LiveArgs),
     /// List the interfaces `live` can capture on (needs the `live` feature).
@@ -282,6 +284,36 @@ pub struct LiveArgs {
 
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The capture file (pcap or pcapng).
+    #[arg(value_name = "FILE")]
+    pub file: String,
+
+    /// The connection: its id from `analyze`, or its addresses as IP:PORT-IP:PORT (either order; IPv6 as [ADDR]:PORT).
+    #[arg(value_name = "CONN")]
+    pub conn: String,
+
+    /// Text for the terminal, or a Mermaid sequence diagram.
+    #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+    pub format: ShowFormat,
+
+    /// Show every segment of a long data phase instead of folding it.
+    #[arg(long)]
+    pub full: bool,
+
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShowFormat {
+    /// A ladder diagram for the terminal.
+    Text,
+    /// A Mermaid sequenceDiagram (for CI reports, wikis, GitHub comments).
+    Mermaid,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

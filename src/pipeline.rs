@@ -112,6 +112,59 @@ pub struct Analyzer<'s> {
     scratch: Vec<Finding>,
     hosts: crate::findings::hosts::HostTracker,
     pub counters: Counters,
+    /// `finscope show`: the connection whose segments are recorded.
+    watch: Option<Watch>,
+}
+
+/// What `finscope show` asks for: a connection by id, or the first one on
+/// a 4-tuple.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchTarget {
+    Id(u64),
+    Tuple(FlowKey),
+}
+
+/// One segment of a watched connection, with both endpoints' states after
+/// it.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    pub frame: u64,
+    pub ts: Timestamp,
+    pub dir: crate::conn::Dir,
+    pub flags: crate::decode::TcpFlags,
+    pub seq: u32,
+    pub ack: u32,
+    pub len: u32,
+    pub window: u16,
+    /// Client, server.
+    pub states: [TcpState; 2],
+    /// Carried bytes the sender had sent before (the stream grew its
+    /// retransmitted count).
+    pub retransmitted: bool,
+    /// An exact copy of the packet before it (two taps).
+    pub duplicate: bool,
+}
+
+/// Steps kept for a watched connection; the rest are only counted.
+pub const MAX_STEPS: usize = 200_000;
+
+/// The watched connection's record of segments.
+#[derive(Debug, Default)]
+pub struct Watched {
+    /// The connection's id, once its first packet was seen.
+    pub id: Option<u64>,
+    pub steps: Vec<Step>,
+    /// Segments beyond [`MAX_STEPS`].
+    pub not_kept: u64,
+    /// Other connections on the same 4-tuple (later generations).
+    pub same_tuple: Vec<u64>,
+}
+
+#[derive(Debug)]
+struct Watch {
+    target: WatchTarget,
+    key: Option<FlowKey>,
+    got: Watched,
 }
 
 impl<'s> Analyzer<'s> {
@@ -129,7 +182,25 @@ impl<'s> Analyzer<'s> {
             scratch: Vec::new(),
             hosts,
             counters: Counters::default(),
+            watch: None,
         }
+    }
+
+    /// Records every segment of one connection (for `finscope show`).
+    pub fn watch(&mut self, target: WatchTarget) {
+        self.watch = Some(Watch {
+            target,
+            key: match target {
+                WatchTarget::Tuple(k) => Some(k),
+                WatchTarget::Id(_) => None,
+            },
+            got: Watched::default(),
+        });
+    }
+
+    /// What [`Analyzer::watch`] recorded.
+    pub fn take_watched(&mut self) -> Watched {
+        self.watch.take().map(|w| w.got).unwrap_or_default()
     }
 
     /// Timestamps in records use this precision (nanoseconds when any input
@@ -210,8 +281,49 @@ impl<'s> Analyzer<'s> {
         let Some(conn) = self.table.get_mut(id) else {
             return Ok(());
         };
-        if !conn.on_segment(side, &seg, at, captured_all) {
+        // Only `show` needs these before the segment changes them.
+        let dir = conn.dir_of(side);
+        let retrans_before = match self.watch {
+            Some(_) => conn.endpoint(dir).stream.retransmitted_bytes,
+            None => 0,
+        };
+        let fresh = conn.on_segment(side, &seg, at, captured_all);
+        if !fresh {
             self.counters.duplicates += 1;
+        }
+        if let Some(w) = self.watch.as_mut() {
+            let wanted = match (w.target, w.got.id) {
+                (WatchTarget::Id(want), _) => conn.id == want,
+                (WatchTarget::Tuple(_), Some(first)) => conn.id == first,
+                (WatchTarget::Tuple(k), None) => k == key,
+            };
+            if wanted {
+                w.got.id = Some(conn.id);
+                w.key = Some(key);
+                if w.got.steps.len() < MAX_STEPS {
+                    w.got.steps.push(Step {
+                        frame: self.frame,
+                        ts: pkt.ts,
+                        dir,
+                        flags: seg.flags,
+                        seq: seg.seq,
+                        ack: seg.ack,
+                        len: seg.payload_len,
+                        window: seg.window,
+                        states: [conn.ep[0].state, conn.ep[1].state],
+                        retransmitted: conn.endpoint(dir).stream.retransmitted_bytes
+                            > retrans_before,
+                        duplicate: !fresh,
+                    });
+                } else {
+                    w.got.not_kept += 1;
+                }
+            } else if w.key == Some(key)
+                && w.got.id.is_some_and(|first| conn.id > first)
+                && !w.got.same_tuple.contains(&conn.id)
+            {
+                w.got.same_tuple.push(conn.id);
+            }
         }
         let changes = conn.take_changes();
         if !changes.is_empty() {
@@ -455,6 +567,30 @@ pub fn run_sources(
     sink: &mut dyn Sink,
     progress: &mut dyn FnMut(u64),
 ) -> Result<RunResult, RunError> {
+    run_sources_watching(sources, cfg, sink, progress, None).map(|(r, _)| r)
+}
+
+/// [`run`], recording every segment of one connection (`finscope show`).
+pub fn run_watching(
+    files: &[String],
+    cfg: AnalysisConfig,
+    sink: &mut dyn Sink,
+    target: WatchTarget,
+) -> Result<(RunResult, Watched), RunError> {
+    let mut sources = Vec::with_capacity(files.len());
+    for f in files {
+        sources.push(crate::capture::FileSource::open(f).map_err(RunError::Open)?);
+    }
+    run_sources_watching(sources, cfg, sink, &mut |_| {}, Some(target))
+}
+
+fn run_sources_watching(
+    sources: Vec<crate::capture::FileSource>,
+    cfg: AnalysisConfig,
+    sink: &mut dyn Sink,
+    progress: &mut dyn FnMut(u64),
+    watch: Option<WatchTarget>,
+) -> Result<(RunResult, Watched), RunError> {
     #[cfg(feature = "live")]
     let mut filter = match &cfg.filter {
         Some(expr) => {
@@ -471,6 +607,9 @@ pub fn run_sources(
     let mut merge = Merge::new(sources);
     let count = cfg.count;
     let mut analyzer = Analyzer::new(cfg, sink);
+    if let Some(t) = watch {
+        analyzer.watch(t);
+    }
     let mut errors = Vec::new();
     let mut seen: u64 = 0;
     loop {
@@ -509,8 +648,9 @@ pub fn run_sources(
         .iter()
         .map(|s| crate::report::FileSummary::new(s, errors.iter().find(|e| e.file == s.name())))
         .collect();
+    let watched = analyzer.take_watched();
     let counters = analyzer.finish(files).map_err(RunError::Output)?;
-    Ok(RunResult { counters, errors })
+    Ok((RunResult { counters, errors }, watched))
 }
 
 /// When a live capture stops on its own.

@@ -343,6 +343,7 @@ fn completions_and_man_page_are_current() {
         ("man/finscope-analyze.1", vec!["man", "analyze"]),
         ("man/finscope-check.1", vec!["man", "check"]),
         ("man/finscope-live.1", vec!["man", "live"]),
+        ("man/finscope-show.1", vec!["man", "show"]),
     ];
     for (file, args) in files {
         let out = run(&args);
@@ -503,5 +504,11 @@ fn readme_examples_are_current() {
         block("```\n$ finscope check testdata/rst-server.pcap\n").trim_end(),
         String::from_utf8(verdict.stdout).unwrap().trim_end(),
         "README's check output is stale"
+    );
+    let ladder = run(&["show", "testdata/graceful-server.pcap", "1"]);
+    assert_eq!(
+        block("```\n$ finscope show testdata/graceful-server.pcap 1\n").trim_end(),
+        String::from_utf8(ladder.stdout).unwrap().trim_end(),
+        "README's show output is stale"
     );
 }

@@ -4,6 +4,7 @@
 
 mod csv;
 mod json;
+pub mod ladder;
 pub mod live;
 mod record;
 mod table;
