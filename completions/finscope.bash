@@ -85,7 +85,7 @@ _finscope() {
             return 0
             ;;
         finscope__subcmd__analyze)
-            opts="-r -f -c -q -h -V --read --filter --count --format --quiet --all --connections --progress --color --time-wait --stall --fin-retries --idle-timeout --tw-accumulation --cw-accumulation --max-connections --help --version"
+            opts="-r -f -c -q -h -V --read --filter --count --format --quiet --all --connections --write-streams --stream-buffer --stream-buffer-total --progress --color --time-wait --stall --fin-retries --idle-timeout --tw-accumulation --cw-accumulation --max-connections --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -117,6 +117,18 @@ _finscope() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json jsonl csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --write-streams)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stream-buffer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stream-buffer-total)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --progress)

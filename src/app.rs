@@ -166,10 +166,12 @@ fn show(args: crate::cli::ShowArgs) -> ExitStatus {
                     ShowSink::new(None, Some((a.to_string(), b.to_string()))),
                 )
             }
-            None => return fail(format!(
+            None => {
+                return fail(format!(
                 "{:?} is not a connection: give its id (as analyze prints it) or IP:PORT-IP:PORT",
                 args.conn
-            )),
+            ))
+            }
         },
     };
     let cfg = crate::pipeline::AnalysisConfig {
@@ -177,6 +179,7 @@ fn show(args: crate::cli::ShowArgs) -> ExitStatus {
         max_connections,
         count: None,
         filter: None,
+        write_streams: None,
     };
     let files = [args.file.clone()];
     let (result, watched) = match pipeline::run_watching(&files, cfg, &mut sink, target) {

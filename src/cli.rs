@@ -84,6 +84,18 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub connections: bool,
 
+    /// Write each connection's byte streams to DIR: <id>.client, <id>.server (bytes at their stream offsets, gaps as holes) and <id>.gaps.json.
+    #[arg(long, value_name = "DIR")]
+    pub write_streams: Option<String>,
+
+    /// With --write-streams: out-of-order bytes one connection may hold while waiting for a hole to fill (K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", default_value = "4M")]
+    pub stream_buffer: String,
+
+    /// With --write-streams: out-of-order bytes all connections together may hold.
+    #[arg(long, value_name = "SIZE", default_value = "256M")]
+    pub stream_buffer_total: String,
+
     /// Progress bar on standard error.
     #[arg(long, value_enum, default_value_t = When::Auto, value_name = "WHEN")]
     pub progress: When,

@@ -12,7 +12,7 @@ use crate::capture::time::parse_duration;
 use crate::check::{Cidr, Exception, Policy, Rule, ServiceBy};
 use crate::cli::{self, AnalyzeArgs, CheckArgs, CheckFormat, FailOn, Format, InputArgs, When};
 use crate::findings::{FindingKind, Severity, Thresholds};
-use crate::pipeline::AnalysisConfig;
+use crate::pipeline::{AnalysisConfig, StreamExport};
 
 /// An `analyze` run, ready to go.
 #[derive(Debug, Clone)]
@@ -51,9 +51,39 @@ impl Config {
                 max_connections,
                 count: a.input.count,
                 filter: a.input.filter,
+                write_streams: match a.write_streams {
+                    Some(dir) => Some(StreamExport {
+                        dir,
+                        per_connection: parse_size("--stream-buffer", &a.stream_buffer)?,
+                        total: parse_size("--stream-buffer-total", &a.stream_buffer_total)?,
+                    }),
+                    None => None,
+                },
             },
         })
     }
+}
+
+/// `4M`, `512K`, `1G` or a plain number of bytes (powers of 1024).
+fn parse_size(flag: &str, s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let mult: usize = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("{flag} {s}: use a number with K, M or G")),
+            };
+            (t.get(..i).unwrap_or(""), mult)
+        }
+        _ => (t, 1),
+    };
+    num.trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("{flag} {s}: use a number with K, M or G"))
 }
 
 fn input_files(a: &InputArgs, command: &str) -> Result<Vec<String>, String> {
@@ -294,6 +324,7 @@ impl CheckConfig {
                 max_connections,
                 count: a.input.count,
                 filter: a.input.filter,
+                write_streams: None,
             },
             policy: Policy {
                 fail_on,
@@ -385,6 +416,7 @@ impl LiveConfig {
                 count: None,
                 // The kernel filters live packets; nothing to do per frame.
                 filter: None,
+                write_streams: None,
             },
         })
     }

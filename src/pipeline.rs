@@ -13,7 +13,9 @@ use crate::conn::{Connection, EndReason, Event, TcpState};
 use crate::decode::{self, Skip};
 use crate::findings::{self, Finding, FindingKind, Thresholds};
 use crate::flow::{FlowKey, FlowTable, List, SlotId};
+use crate::reassembly::{ByteStream, SeqNumber};
 use crate::report::{ConnRecord, Sink, Summary};
+use std::collections::HashMap;
 
 /// Hosts listed in the summary (the highest TIME-WAIT / CLOSE-WAIT peaks).
 const HOSTS_IN_SUMMARY: usize = 20;
@@ -37,6 +39,112 @@ pub struct AnalysisConfig {
     /// Only analyze frames matching this pcap-filter expression (`-f`,
     /// with the `live` feature).
     pub filter: Option<String>,
+    /// `--write-streams`: export each connection's byte streams.
+    pub write_streams: Option<StreamExport>,
+}
+
+/// Where and with how much buffer `--write-streams` works.
+#[derive(Debug, Clone)]
+pub struct StreamExport {
+    pub dir: String,
+    /// Out-of-order bytes one connection may hold (`--stream-buffer`).
+    pub per_connection: usize,
+    /// Out-of-order bytes all connections together may hold
+    /// (`--stream-buffer-total`).
+    pub total: usize,
+}
+
+/// Byte-exact reassembly into files, for `--write-streams`.
+struct Exporter {
+    cfg: StreamExport,
+    files: crate::report::streams::StreamFiles,
+    streams: HashMap<u64, [ByteStream; 2], ahash::RandomState>,
+    buffered: usize,
+}
+
+impl Exporter {
+    fn segment(
+        &mut self,
+        id: u64,
+        dir: crate::conn::Dir,
+        seg: &decode::Segment<'_>,
+    ) -> io::Result<()> {
+        if seg.flags.rst() {
+            return Ok(());
+        }
+        let side = dir as usize;
+        let streams = self.streams.entry(id).or_default();
+        let Some(bs) = streams.get_mut(side) else {
+            return Ok(());
+        };
+        if seg.flags.syn() {
+            bs.syn(SeqNumber(seg.seq));
+        }
+        let seq = if seg.flags.syn() {
+            SeqNumber(seg.seq) + 1
+        } else {
+            SeqNumber(seg.seq)
+        };
+        // The cap: this connection's allowance, and what is left of the total.
+        let room = self.cfg.total.saturating_sub(self.buffered) + bs.buffered();
+        let cap = self.cfg.per_connection.min(room);
+        let files = &mut self.files;
+        let mut err = None;
+        let delta = bs.segment(
+            seq,
+            seg.payload,
+            seg.payload_len,
+            seg.flags.fin(),
+            cap,
+            &mut |off, bytes| {
+                if err.is_none() {
+                    err = files.write(id, side, off, bytes).err();
+                }
+            },
+        );
+        self.buffered = (self.buffered as isize + delta).max(0) as usize;
+        err.map_or(Ok(()), Err)
+    }
+
+    fn finish(&mut self, conn: &Connection) -> io::Result<()> {
+        use crate::report::streams::{DirIndex, GapRecord, StreamIndex};
+        let Some(mut streams) = self.streams.remove(&conn.id) else {
+            return Ok(());
+        };
+        let id = conn.id;
+        let files = &mut self.files;
+        let mut err = None;
+        for (side, bs) in streams.iter_mut().enumerate() {
+            let delta = bs.finish(&mut |off, bytes| {
+                if err.is_none() {
+                    err = files.write(id, side, off, bytes).err();
+                }
+            });
+            self.buffered = (self.buffered as isize + delta).max(0) as usize;
+        }
+        if let Some(e) = err {
+            return Err(e);
+        }
+        let index = |side: usize, bs: &ByteStream| DirIndex {
+            file: format!("{id}.{}", if side == 0 { "client" } else { "server" }),
+            length: bs.delivered(),
+            gaps: bs
+                .gaps
+                .iter()
+                .map(|&(offset, length)| GapRecord { offset, length })
+                .collect(),
+            conflicts: bs.conflicts,
+            overflows: bs.overflows,
+        };
+        let [c, s] = &streams;
+        self.files.finish(StreamIndex {
+            connection: id,
+            client: conn.client.to_string(),
+            server: conn.server.to_string(),
+            client_stream: index(0, c),
+            server_stream: index(1, s),
+        })
+    }
 }
 
 impl Default for AnalysisConfig {
@@ -46,6 +154,7 @@ impl Default for AnalysisConfig {
             max_connections: 1_000_000,
             count: None,
             filter: None,
+            write_streams: None,
         }
     }
 }
@@ -114,6 +223,8 @@ pub struct Analyzer<'s> {
     pub counters: Counters,
     /// `finscope show`: the connection whose segments are recorded.
     watch: Option<Watch>,
+    /// `--write-streams`.
+    export: Option<Exporter>,
 }
 
 /// What `finscope show` asks for: a connection by id, or the first one on
@@ -168,6 +279,22 @@ struct Watch {
 }
 
 impl<'s> Analyzer<'s> {
+    /// Like [`Analyzer::new`], creating the `--write-streams` directory.
+    pub fn with_export(cfg: AnalysisConfig, sink: &'s mut dyn Sink) -> io::Result<Self> {
+        let export = match &cfg.write_streams {
+            Some(x) => Some(Exporter {
+                cfg: x.clone(),
+                files: crate::report::streams::StreamFiles::new(&x.dir)?,
+                streams: HashMap::default(),
+                buffered: 0,
+            }),
+            None => None,
+        };
+        let mut a = Analyzer::new(cfg, sink);
+        a.export = export;
+        Ok(a)
+    }
+
     pub fn new(cfg: AnalysisConfig, sink: &'s mut dyn Sink) -> Self {
         let hosts = crate::findings::hosts::HostTracker::new(&cfg.thresholds);
         Analyzer {
@@ -183,6 +310,7 @@ impl<'s> Analyzer<'s> {
             hosts,
             counters: Counters::default(),
             watch: None,
+            export: None,
         }
     }
 
@@ -290,6 +418,12 @@ impl<'s> Analyzer<'s> {
         let fresh = conn.on_segment(side, &seg, at, captured_all);
         if !fresh {
             self.counters.duplicates += 1;
+        }
+        if let Some(x) = self.export.as_mut() {
+            // A duplicate (two taps) carries nothing new; skip it.
+            if fresh {
+                x.segment(conn.id, dir, &seg)?;
+            }
         }
         if let Some(w) = self.watch.as_mut() {
             let wanted = match (w.target, w.got.id) {
@@ -446,6 +580,9 @@ impl<'s> Analyzer<'s> {
         judged_at: Timestamp,
     ) -> io::Result<()> {
         self.hosts.connection_ended(conn);
+        if let Some(x) = self.export.as_mut() {
+            x.finish(conn)?;
+        }
         let verdict = conn.verdict(reason);
         self.scratch.clear();
         findings::evaluate(
@@ -520,6 +657,7 @@ impl<'s> Analyzer<'s> {
         summary.hosts = self.hosts.top(HOSTS_IN_SUMMARY, self.precision);
         summary.untracked_host_changes = self.hosts.untracked;
         summary.live = live;
+        summary.streams = self.export.as_ref().map(|x| x.files.summary.clone());
         self.sink.finish(&summary)?;
         Ok(self.counters)
     }
@@ -606,7 +744,7 @@ fn run_sources_watching(
     }
     let mut merge = Merge::new(sources);
     let count = cfg.count;
-    let mut analyzer = Analyzer::new(cfg, sink);
+    let mut analyzer = Analyzer::with_export(cfg, sink).map_err(RunError::Output)?;
     if let Some(t) = watch {
         analyzer.watch(t);
     }

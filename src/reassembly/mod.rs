@@ -7,8 +7,10 @@
 //! peer acknowledged that fall in a hole, or beyond the high mark, were on
 //! the wire but not in the capture: `missed_bytes`.
 
+pub mod bytes;
 mod seq;
 
+pub use bytes::ByteStream;
 pub use seq::SeqNumber;
 
 /// How many holes a direction remembers; beyond that the lowest is given up

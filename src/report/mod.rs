@@ -7,6 +7,7 @@ mod json;
 pub mod ladder;
 pub mod live;
 mod record;
+pub mod streams;
 mod table;
 
 use std::collections::BTreeMap;
@@ -128,6 +129,9 @@ pub struct Summary {
     /// For `finscope live`: the interface and libpcap's counts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveSummary>,
+    /// With `--write-streams`: what was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streams: Option<streams::StreamsSummary>,
 }
 
 /// What `finscope live` adds to the summary.
@@ -219,6 +223,7 @@ impl Summary {
             hosts: Vec::new(),
             untracked_host_changes: 0,
             live: None,
+            streams: None,
         }
     }
 }

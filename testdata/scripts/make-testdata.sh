@@ -147,6 +147,29 @@ NFT
     tw-pileup) simple tw-pileup tw-pileup ;;
     zero-window) simple zero-window zero-window 10.77.0.2 -s 96 ;;
     simultaneous-close) simple simultaneous-close simultaneous ;;
+    payload-offload | payload-nooffload)
+        # A known payload each way (tcpapp.py's payload()) through 3 %
+        # random loss each way, with the veths' segmentation offloads on
+        # (the capture holds TSO/GRO super-segments) or off (MTU-sized
+        # segments only). tests/streams.rs checks the exported streams
+        # against the payload byte for byte.
+        setup_pair
+        if [ "$1" = payload-nooffload ]; then
+            ip netns exec $CLI ethtool -K veth-c tso off gso off gro off 2>/dev/null
+            ip netns exec $SRV ethtool -K veth-s tso off gso off gro off 2>/dev/null
+        fi
+        ip netns exec $SRV nft add table inet lossy
+        ip netns exec $SRV nft 'add chain inet lossy input { type filter hook input priority 0; }'
+        ip netns exec $SRV nft add rule inet lossy input tcp dport $PORT numgen random mod 100 '<' 3 drop
+        ip netns exec $CLI nft add table inet lossy
+        ip netns exec $CLI nft 'add chain inet lossy input { type filter hook input priority 0; }'
+        ip netns exec $CLI nft add rule inet lossy input tcp sport $PORT numgen random mod 100 '<' 3 drop
+        start_server payload 10.77.0.2
+        # shellcheck disable=SC2046
+        start_capture $SRV "$out/$1.pcap" $(tcpdump_on veth-s)
+        ip netns exec $CLI $app client payload 10.77.0.2 $PORT
+        stop_capture 0.5
+        ;;
     lossy)
         # nftables drops 3 % of the packets each way at random: the kernels
         # retransmit and the 2 MB exchange completes.

@@ -35,6 +35,22 @@ def nft(rule, add=True):
         subprocess.run(["nft", "delete table inet tcpapp"], check=False)
 
 
+PAYLOAD_LEN = 300_000
+
+
+def payload(seed, n):
+    """Known bytes (xorshift32, low byte of each step); tests/streams.rs
+    regenerates them to check the exported streams byte for byte."""
+    x = seed
+    out = bytearray(n)
+    for i in range(n):
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        out[i] = x & 0xFF
+    return bytes(out)
+
+
 def recv_until_eof(c):
     data = b""
     while True:
@@ -134,6 +150,14 @@ def server(mode, host, port):
             c2.close()
         except socket.timeout:
             pass
+        time.sleep(0.5)
+        return
+    if mode == "payload":
+        got = recv_until_eof(c)
+        if got != payload(1, PAYLOAD_LEN):
+            print("server: the client's payload arrived damaged", file=sys.stderr)
+        c.sendall(payload(2, PAYLOAD_LEN))
+        c.close()
         time.sleep(0.5)
         return
     if mode == "lossy":
@@ -273,6 +297,18 @@ def client(mode, host, port):
         except (socket.timeout, OSError):
             pass
         time.sleep(0.3)
+        return
+    if mode == "payload":
+        # Known bytes each way: the client sends and half-closes, the server
+        # answers after reading them all, then both close.
+        c = connect(host, port)
+        c.sendall(payload(1, PAYLOAD_LEN))
+        c.shutdown(socket.SHUT_WR)
+        got = recv_until_eof(c)
+        if got != payload(2, PAYLOAD_LEN):
+            print("client: the server's payload arrived damaged", file=sys.stderr)
+        c.close()
+        time.sleep(1.0)
         return
     if mode == "lossy":
         c = connect(host, port)
