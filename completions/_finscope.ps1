@@ -43,7 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'finscope' -ScriptBlock {
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Stop after reading COUNT packets')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after reading COUNT packets')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl otherwise]')
-            [CompletionResult]::new('--write-streams', '--write-streams', [CompletionResultType]::ParameterName, 'Write each connection''s byte streams to DIR: <id>.client, <id>.server (bytes at their stream offsets, gaps as holes) and <id>.gaps.json')
+            [CompletionResult]::new('--write-streams', '--write-streams', [CompletionResultType]::ParameterName, 'Write each connection''s byte streams to DIR: ID.client, ID.server (bytes at their stream offsets, gaps as holes) and ID.gaps.json')
             [CompletionResult]::new('--stream-buffer', '--stream-buffer', [CompletionResultType]::ParameterName, 'With --write-streams: out-of-order bytes one connection may hold while waiting for a hole to fill (K, M, G suffixes)')
             [CompletionResult]::new('--stream-buffer-total', '--stream-buffer-total', [CompletionResultType]::ParameterName, 'With --write-streams: out-of-order bytes all connections together may hold')
             [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress bar on standard error')

@@ -39,7 +39,7 @@ set edit:completion:arg-completer[finscope] = {|@words|
             cand -c 'Stop after reading COUNT packets'
             cand --count 'Stop after reading COUNT packets'
             cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
-            cand --write-streams 'Write each connection''s byte streams to DIR: <id>.client, <id>.server (bytes at their stream offsets, gaps as holes) and <id>.gaps.json'
+            cand --write-streams 'Write each connection''s byte streams to DIR: ID.client, ID.server (bytes at their stream offsets, gaps as holes) and ID.gaps.json'
             cand --stream-buffer 'With --write-streams: out-of-order bytes one connection may hold while waiting for a hole to fill (K, M, G suffixes)'
             cand --stream-buffer-total 'With --write-streams: out-of-order bytes all connections together may hold'
             cand --progress 'Progress bar on standard error'

@@ -41,7 +41,7 @@ complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l format -d 
 json\t'One finscope/1 JSON document'
 jsonl\t'finscope/1 records, one per line, streamed'
 csv\t'One row per connection'"
-complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l write-streams -d 'Write each connection\'s byte streams to DIR: <id>.client, <id>.server (bytes at their stream offsets, gaps as holes) and <id>.gaps.json' -r
+complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l write-streams -d 'Write each connection\'s byte streams to DIR: ID.client, ID.server (bytes at their stream offsets, gaps as holes) and ID.gaps.json' -r
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l stream-buffer -d 'With --write-streams: out-of-order bytes one connection may hold while waiting for a hole to fill (K, M, G suffixes)' -r
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l stream-buffer-total -d 'With --write-streams: out-of-order bytes all connections together may hold' -r
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l progress -d 'Progress bar on standard error' -r -f -a "auto\t''

@@ -84,7 +84,7 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub connections: bool,
 
-    /// Write each connection's byte streams to DIR: <id>.client, <id>.server (bytes at their stream offsets, gaps as holes) and <id>.gaps.json.
+    /// Write each connection's byte streams to DIR: ID.client, ID.server (bytes at their stream offsets, gaps as holes) and ID.gaps.json.
     #[arg(long, value_name = "DIR")]
     pub write_streams: Option<String>,
 
@@ -304,7 +304,7 @@ pub struct ShowArgs {
     #[arg(value_name = "FILE")]
     pub file: String,
 
-    /// The connection: its id from `analyze`, or its addresses as IP:PORT-IP:PORT (either order; IPv6 as [ADDR]:PORT).
+    /// The connection: its id from `analyze`, or its addresses as IP:PORT-IP:PORT (either order; IPv6 addresses in brackets).
     #[arg(value_name = "CONN")]
     pub conn: String,
 
