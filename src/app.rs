@@ -101,21 +101,7 @@ fn analyze(cfg: &Config) -> ExitStatus {
             },
         )),
     };
-    let bar = progress_bar(&cfg.files, cfg.progress);
-    let mut on_progress = |bytes: u64| {
-        if let Some(b) = &bar {
-            b.set_position(bytes);
-        }
-    };
-    let result = pipeline::run(
-        &cfg.files,
-        cfg.analysis.clone(),
-        sink.as_mut(),
-        &mut on_progress,
-    );
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    let result = run_with_progress(&cfg.files, &cfg.analysis, sink.as_mut(), cfg.progress);
     match result {
         Ok(r) if r.errors.is_empty() => ExitStatus::Ok,
         Ok(r) => {
@@ -265,21 +251,7 @@ fn check(cfg: &CheckConfig) -> ExitStatus {
         &cfg.policy,
         baseline_out.as_mut().map(|s| s as &mut dyn Sink),
     );
-    let bar = progress_bar(&cfg.files, cfg.progress);
-    let mut on_progress = |bytes: u64| {
-        if let Some(b) = &bar {
-            b.set_position(bytes);
-        }
-    };
-    let result = pipeline::run(
-        &cfg.files,
-        cfg.analysis.clone(),
-        &mut gate,
-        &mut on_progress,
-    );
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    let result = run_with_progress(&cfg.files, &cfg.analysis, &mut gate, cfg.progress);
     let errors = match result {
         Ok(r) => r.errors,
         Err(e) => {
@@ -334,6 +306,26 @@ fn write_verdict(cfg: &CheckConfig, outcome: &check::Outcome) -> io::Result<()> 
         }
         None => check::render::write(outcome, cfg.format, cfg.color, &mut out),
     }
+}
+
+/// [`pipeline::run`] with the progress bar when it is wanted.
+fn run_with_progress(
+    files: &[String],
+    analysis: &pipeline::AnalysisConfig,
+    sink: &mut dyn Sink,
+    progress: bool,
+) -> Result<pipeline::RunResult, RunError> {
+    let bar = progress_bar(files, progress);
+    let mut on_progress = |bytes: u64| {
+        if let Some(b) = &bar {
+            b.set_position(bytes);
+        }
+    };
+    let result = pipeline::run(files, analysis.clone(), sink, &mut on_progress);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    result
 }
 
 fn terminal_width() -> Option<u16> {

@@ -98,6 +98,17 @@ tcpdump_on() { # iface [extra...]
     echo tcpdump -i "$ifc" -n -U "$@" "tcp port $PORT"
 }
 
+# nftables on both hosts drops 3 % of the connection's packets at random
+# on input (after the capture point, so the capture still holds them).
+lose_3_percent() {
+    ip netns exec $SRV nft add table inet lossy
+    ip netns exec $SRV nft 'add chain inet lossy input { type filter hook input priority 0; }'
+    ip netns exec $SRV nft add rule inet lossy input tcp dport $PORT numgen random mod 100 '<' 3 drop
+    ip netns exec $CLI nft add table inet lossy
+    ip netns exec $CLI nft 'add chain inet lossy input { type filter hook input priority 0; }'
+    ip netns exec $CLI nft add rule inet lossy input tcp sport $PORT numgen random mod 100 '<' 3 drop
+}
+
 # The common shape: server up, capture on the server's veth, client runs.
 simple() { # name mode [client-host] [tcpdump extra...]
     local name=$1 mode=$2 host=${3:-10.77.0.2}
@@ -158,12 +169,7 @@ NFT
             ip netns exec $CLI ethtool -K veth-c tso off gso off gro off 2>/dev/null
             ip netns exec $SRV ethtool -K veth-s tso off gso off gro off 2>/dev/null
         fi
-        ip netns exec $SRV nft add table inet lossy
-        ip netns exec $SRV nft 'add chain inet lossy input { type filter hook input priority 0; }'
-        ip netns exec $SRV nft add rule inet lossy input tcp dport $PORT numgen random mod 100 '<' 3 drop
-        ip netns exec $CLI nft add table inet lossy
-        ip netns exec $CLI nft 'add chain inet lossy input { type filter hook input priority 0; }'
-        ip netns exec $CLI nft add rule inet lossy input tcp sport $PORT numgen random mod 100 '<' 3 drop
+        lose_3_percent
         start_server payload 10.77.0.2
         # shellcheck disable=SC2046
         start_capture $SRV "$out/$1.pcap" $(tcpdump_on veth-s)
@@ -174,12 +180,7 @@ NFT
         # nftables drops 3 % of the packets each way at random: the kernels
         # retransmit and the 2 MB exchange completes.
         setup_pair
-        ip netns exec $SRV nft add table inet lossy
-        ip netns exec $SRV nft 'add chain inet lossy input { type filter hook input priority 0; }'
-        ip netns exec $SRV nft add rule inet lossy input tcp dport $PORT numgen random mod 100 '<' 3 drop
-        ip netns exec $CLI nft add table inet lossy
-        ip netns exec $CLI nft 'add chain inet lossy input { type filter hook input priority 0; }'
-        ip netns exec $CLI nft add rule inet lossy input tcp sport $PORT numgen random mod 100 '<' 3 drop
+        lose_3_percent
         start_server lossy 10.77.0.2
         # shellcheck disable=SC2046
         start_capture $SRV "$out/lossy.pcap" $(tcpdump_on veth-s -s 80)
