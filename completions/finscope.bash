@@ -85,7 +85,7 @@ _finscope() {
             return 0
             ;;
         finscope__subcmd__analyze)
-            opts="-r -f -c -q -h -V --read --filter --count --format --quiet --all --connections --write-streams --stream-buffer --stream-buffer-total --progress --color --time-wait --stall --fin-retries --idle-timeout --tw-accumulation --cw-accumulation --max-connections --help --version"
+            opts="-r -f -c -q -h -V --read --filter --count --format --quiet --all --connections --write-streams --stream-buffer --stream-buffer-total --progress --color --time-wait --stall --fin-retries --idle-timeout --tw-accumulation --cw-accumulation --syn-flood --max-connections --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -163,6 +163,10 @@ _finscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --syn-flood)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max-connections)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -175,7 +179,7 @@ _finscope() {
             return 0
             ;;
         finscope__subcmd__check)
-            opts="-r -f -c -o -h -V --read --filter --count --policy --fail-on --fail-on-kind --allow --max --baseline --write-baseline --tolerance --service-by --format --output --progress --color --time-wait --stall --fin-retries --idle-timeout --tw-accumulation --cw-accumulation --max-connections --help --version"
+            opts="-r -f -c -o -h -V --read --filter --count --policy --fail-on --fail-on-kind --allow --max --baseline --write-baseline --tolerance --service-by --format --output --progress --color --time-wait --stall --fin-retries --idle-timeout --tw-accumulation --cw-accumulation --syn-flood --max-connections --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -282,6 +286,10 @@ _finscope() {
                     return 0
                     ;;
                 --cw-accumulation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --syn-flood)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -455,7 +463,7 @@ _finscope() {
             return 0
             ;;
         finscope__subcmd__live)
-            opts="-i -f -s -B -w -c -q -h -V --interface --filter --snaplen --buffer-size --write --duration --count --format --quiet --color --time-wait --stall --fin-retries --idle-timeout --tw-accumulation --cw-accumulation --max-connections --help --version"
+            opts="-i -f -s -B -w -c -q -h -V --interface --filter --snaplen --buffer-size --write --duration --count --format --quiet --color --time-wait --stall --fin-retries --idle-timeout --tw-accumulation --cw-accumulation --syn-flood --max-connections --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -545,6 +553,10 @@ _finscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --syn-flood)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max-connections)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -571,7 +583,7 @@ _finscope() {
             return 0
             ;;
         finscope__subcmd__show)
-            opts="-h -V --format --full --time-wait --stall --fin-retries --idle-timeout --tw-accumulation --cw-accumulation --max-connections --help --version"
+            opts="-h -V --format --full --time-wait --stall --fin-retries --idle-timeout --tw-accumulation --cw-accumulation --syn-flood --max-connections --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -602,6 +614,10 @@ _finscope() {
                     return 0
                     ;;
                 --cw-accumulation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --syn-flood)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

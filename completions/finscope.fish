@@ -56,6 +56,7 @@ complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l fin-retrie
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l idle-timeout -d 'Connections idle this long leave the table (verdict idle-timeout if they never closed) [default: 300s]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l tw-accumulation -d 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once [default: 1000]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l cw-accumulation -d 'Warn when a host holds this many connections in CLOSE-WAIT at once [default: 100]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l syn-flood -d 'Warn when a server has this many half-open connections (SYN seen, handshake not completed) at once [default: 1000]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l max-connections -d 'Cap on connections tracked at once; evictions are counted and reported [default: 1000000]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -s q -l quiet -d 'Print the summary only'
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l all -d 'Show every row of the table report instead of the top ones'
@@ -96,6 +97,7 @@ complete -c finscope -n "__fish_finscope_using_subcommand check" -l fin-retries 
 complete -c finscope -n "__fish_finscope_using_subcommand check" -l idle-timeout -d 'Connections idle this long leave the table (verdict idle-timeout if they never closed) [default: 300s]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand check" -l tw-accumulation -d 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once [default: 1000]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand check" -l cw-accumulation -d 'Warn when a host holds this many connections in CLOSE-WAIT at once [default: 100]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -l syn-flood -d 'Warn when a server has this many half-open connections (SYN seen, handshake not completed) at once [default: 1000]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand check" -l max-connections -d 'Cap on connections tracked at once; evictions are counted and reported [default: 1000000]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c finscope -n "__fish_finscope_using_subcommand check" -s V -l version -d 'Print version'
@@ -107,6 +109,7 @@ complete -c finscope -n "__fish_finscope_using_subcommand show" -l fin-retries -
 complete -c finscope -n "__fish_finscope_using_subcommand show" -l idle-timeout -d 'Connections idle this long leave the table (verdict idle-timeout if they never closed) [default: 300s]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand show" -l tw-accumulation -d 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once [default: 1000]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand show" -l cw-accumulation -d 'Warn when a host holds this many connections in CLOSE-WAIT at once [default: 100]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand show" -l syn-flood -d 'Warn when a server has this many half-open connections (SYN seen, handshake not completed) at once [default: 1000]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand show" -l max-connections -d 'Cap on connections tracked at once; evictions are counted and reported [default: 1000000]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand show" -l full -d 'Show every segment of a long data phase instead of folding it'
 complete -c finscope -n "__fish_finscope_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -131,6 +134,7 @@ complete -c finscope -n "__fish_finscope_using_subcommand live" -l fin-retries -
 complete -c finscope -n "__fish_finscope_using_subcommand live" -l idle-timeout -d 'Connections idle this long leave the table (verdict idle-timeout if they never closed) [default: 300s]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand live" -l tw-accumulation -d 'Warn when a host holds this many connections in TIME-WAIT toward one server ip:port at once [default: 1000]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand live" -l cw-accumulation -d 'Warn when a host holds this many connections in CLOSE-WAIT at once [default: 100]' -r
+complete -c finscope -n "__fish_finscope_using_subcommand live" -l syn-flood -d 'Warn when a server has this many half-open connections (SYN seen, handshake not completed) at once [default: 1000]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand live" -l max-connections -d 'Cap on connections tracked at once; evictions are counted and reported [default: 1000000]' -r
 complete -c finscope -n "__fish_finscope_using_subcommand live" -s q -l quiet -d 'The final report\'s summary only (and no connection records in jsonl)'
 complete -c finscope -n "__fish_finscope_using_subcommand live" -s h -l help -d 'Print help (see more with \'--help\')'

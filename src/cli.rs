@@ -134,6 +134,10 @@ pub struct ThresholdArgs {
     #[arg(long, value_name = "N")]
     pub cw_accumulation: Option<u64>,
 
+    /// Warn when a server has this many half-open connections (SYN seen, handshake not completed) at once [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub syn_flood: Option<u64>,
+
     /// Cap on connections tracked at once; evictions are counted and reported [default: 1000000].
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,

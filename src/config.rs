@@ -127,6 +127,7 @@ pub struct ThresholdSettings {
     pub idle_timeout: Option<String>,
     pub tw_accumulation: Option<u64>,
     pub cw_accumulation: Option<u64>,
+    pub syn_flood: Option<u64>,
     pub max_connections: Option<usize>,
 }
 
@@ -139,6 +140,7 @@ impl From<&cli::ThresholdArgs> for ThresholdSettings {
             idle_timeout: a.idle_timeout.clone(),
             tw_accumulation: a.tw_accumulation,
             cw_accumulation: a.cw_accumulation,
+            syn_flood: a.syn_flood,
             max_connections: a.max_connections,
         }
     }
@@ -154,6 +156,7 @@ impl ThresholdSettings {
             idle_timeout: over.idle_timeout.or(self.idle_timeout),
             tw_accumulation: over.tw_accumulation.or(self.tw_accumulation),
             cw_accumulation: over.cw_accumulation.or(self.cw_accumulation),
+            syn_flood: over.syn_flood.or(self.syn_flood),
             max_connections: over.max_connections.or(self.max_connections),
         }
     }
@@ -172,6 +175,7 @@ impl ThresholdSettings {
             idle_timeout: dur("idle-timeout", &self.idle_timeout, d.idle_timeout)?,
             tw_accumulation: self.tw_accumulation.unwrap_or(d.tw_accumulation),
             cw_accumulation: self.cw_accumulation.unwrap_or(d.cw_accumulation),
+            syn_flood: self.syn_flood.unwrap_or(d.syn_flood),
         };
         if t.idle_timeout == 0 {
             return Err("--idle-timeout must be more than 0".into());

@@ -135,6 +135,7 @@ impl Exporter {
                 .collect(),
             conflicts: bs.conflicts,
             overflows: bs.overflows,
+            out_of_window: bs.out_of_window,
         };
         let [c, s] = &streams;
         self.files.finish(StreamIndex {
@@ -459,6 +460,10 @@ impl<'s> Analyzer<'s> {
                 w.got.same_tuple.push(conn.id);
             }
         }
+        if conn.half_open && (conn.established.is_some() || conn.is_finished()) {
+            conn.half_open = false;
+            self.hosts.half_open_out(conn.server);
+        }
         let changes = conn.take_changes();
         if !changes.is_empty() {
             self.hosts
@@ -491,7 +496,12 @@ impl<'s> Analyzer<'s> {
                 self.end(victim, EndReason::MaxConnections)?;
             }
         }
-        let conn = Box::new(Connection::new(self.next_id, key, side, seg, at));
+        let mut conn = Box::new(Connection::new(self.next_id, key, side, seg, at));
+        // A pure SYN opens a half-open connection toward the server.
+        if seg.flags.syn() && !seg.flags.ack() {
+            conn.half_open = true;
+            self.hosts.half_open_in(conn.server, at.ts);
+        }
         self.next_id += 1;
         self.counters.connections += 1;
         let id = self.table.insert(key, conn, List::Open, at.ts.0);
@@ -580,6 +590,9 @@ impl<'s> Analyzer<'s> {
         judged_at: Timestamp,
     ) -> io::Result<()> {
         self.hosts.connection_ended(conn);
+        if conn.half_open {
+            self.hosts.half_open_out(conn.server);
+        }
         if let Some(x) = self.export.as_mut() {
             x.finish(conn)?;
         }

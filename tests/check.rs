@@ -358,7 +358,7 @@ fn junit_report_has_a_case_per_rule_and_service() {
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "testsuites");
     let suites: Vec<_> = root.children().filter(|n| n.is_element()).collect();
-    assert_eq!(suites.len(), 23, "one suite per finding kind");
+    assert_eq!(suites.len(), 24, "one suite per finding kind");
     let attr = |n: &roxmltree::Node, a: &str| n.attribute(a).unwrap_or_default().to_string();
     let mut cases = 0;
     let mut failed = Vec::new();

@@ -150,6 +150,9 @@ pub struct Connection {
     pub established: Option<Event>,
     /// The handshake completed without the SYN-ACK in the capture.
     pub synack_missed: bool,
+    /// Counted as half-open toward its server (it began with a SYN and has
+    /// not completed the handshake); the host tracker follows these.
+    pub half_open: bool,
     /// What this connection's SYN ran into on its 4-tuple.
     pub prior: Option<Box<Prior>>,
     pub half_close: Option<Box<HalfClose>>,
@@ -200,6 +203,7 @@ impl Connection {
             ep: Default::default(),
             established: None,
             synack_missed: false,
+            half_open: false,
             prior: None,
             half_close: None,
             close_wait: None,

@@ -81,9 +81,12 @@ pub struct HostTracker {
     /// When each running TIME-WAIT ends, in order, and whose it is.
     ends: VecDeque<(Timestamp, (IpAddr, SocketAddr))>,
     close_wait: HashMap<IpAddr, CloseWaitPile, ahash::RandomState>,
+    /// Half-open connections per server, now and at the peak.
+    half_open: HashMap<SocketAddr, CloseWaitPile, ahash::RandomState>,
     retired: Vec<Peak>,
     tw_threshold: u64,
     cw_threshold: u64,
+    syn_threshold: u64,
     /// State changes not counted because the maps were full.
     pub untracked: u64,
 }
@@ -93,6 +96,7 @@ impl HostTracker {
         HostTracker {
             tw_threshold: th.tw_accumulation,
             cw_threshold: th.cw_accumulation,
+            syn_threshold: th.syn_flood,
             ..Default::default()
         }
     }
@@ -189,6 +193,34 @@ impl HostTracker {
         }
     }
 
+    /// A connection toward `server` began with a SYN (RFC 9293 §3.5: it is
+    /// half-open until the handshake completes).
+    pub fn half_open_in(&mut self, server: SocketAddr, at: Timestamp) {
+        if self.half_open.len() >= MAX_KEYS && !self.half_open.contains_key(&server) {
+            self.untracked += 1;
+            return;
+        }
+        let pile = self.half_open.entry(server).or_default();
+        pile.now += 1;
+        pile.total += 1;
+        if pile.now > pile.peak {
+            pile.peak = pile.now;
+            pile.peak_at = at;
+        }
+    }
+
+    /// A half-open connection completed its handshake or left the table.
+    /// Servers whose count falls to zero below the threshold are forgotten.
+    pub fn half_open_out(&mut self, server: SocketAddr) {
+        let Some(pile) = self.half_open.get_mut(&server) else {
+            return;
+        };
+        pile.now = pile.now.saturating_sub(1);
+        if pile.now == 0 && pile.peak < self.syn_threshold {
+            self.half_open.remove(&server);
+        }
+    }
+
     fn close_wait_in(&mut self, host: IpAddr, at: Timestamp) {
         if self.close_wait.len() >= MAX_KEYS && !self.close_wait.contains_key(&host) {
             self.untracked += 1;
@@ -265,6 +297,33 @@ impl HostTracker {
                 ),
                 evidence: json!({"peak": p.peak, "peak_at": p.peak_at.rfc3339(precision).to_string(),
                                  "connections": p.total, "threshold": th.cw_accumulation}),
+            });
+        }
+        let mut syn: Vec<_> = self
+            .half_open
+            .iter()
+            .filter(|(_, p)| p.peak >= th.syn_flood)
+            .collect();
+        syn.sort_by(|a, b| b.1.peak.cmp(&a.1.peak).then(a.0.cmp(b.0)));
+        for (server, p) in syn {
+            out.push(Finding {
+                kind: FindingKind::SynFlood,
+                // Ten times the threshold is no longer a slow accept queue.
+                severity: if p.peak >= th.syn_flood.saturating_mul(10) {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                },
+                connection: None,
+                host: Some(server.ip),
+                ts: p.peak_at,
+                message: format!(
+                    "{server} had {} half-open connections at once ({} in all began with a SYN and never completed the handshake while counted): a SYN flood, or a server too slow to accept",
+                    p.peak, p.total
+                ),
+                evidence: json!({"peak": p.peak, "peak_at": p.peak_at.rfc3339(precision).to_string(),
+                                 "toward": server.to_string(), "connections": p.total,
+                                 "threshold": th.syn_flood}),
             });
         }
         out

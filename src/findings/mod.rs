@@ -67,10 +67,11 @@ pub enum FindingKind {
     SynOnTimeWait,
     TimeWaitAssassination,
     SynOnOpenTuple,
+    SynFlood,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 23] = [
+    pub const ALL: [FindingKind; 24] = [
         FindingKind::HalfClose,
         FindingKind::CloseWaitStall,
         FindingKind::FinUnacked,
@@ -94,6 +95,7 @@ impl FindingKind {
         FindingKind::SynOnTimeWait,
         FindingKind::TimeWaitAssassination,
         FindingKind::SynOnOpenTuple,
+        FindingKind::SynFlood,
     ];
 
     pub fn name(self) -> &'static str {
@@ -121,6 +123,7 @@ impl FindingKind {
             FindingKind::SynOnTimeWait => "syn-on-time-wait",
             FindingKind::TimeWaitAssassination => "time-wait-assassination",
             FindingKind::SynOnOpenTuple => "syn-on-open-tuple",
+            FindingKind::SynFlood => "syn-flood",
         }
     }
 
@@ -138,7 +141,9 @@ impl FindingKind {
     pub fn is_host_level(self) -> bool {
         matches!(
             self,
-            FindingKind::TimeWaitAccumulation | FindingKind::CloseWaitAccumulation
+            FindingKind::TimeWaitAccumulation
+                | FindingKind::CloseWaitAccumulation
+                | FindingKind::SynFlood
         )
     }
 
@@ -168,6 +173,7 @@ impl FindingKind {
             FindingKind::SynOnTimeWait => "A SYN reused a tuple still in TIME-WAIT (RFC 6191).",
             FindingKind::TimeWaitAssassination => "A RST killed a connection in TIME-WAIT (RFC 1337).",
             FindingKind::SynOnOpenTuple => "A SYN arrived on a tuple whose connection was still open.",
+            FindingKind::SynFlood => "A server had many half-open connections (SYNs without a completed handshake) at once: a SYN flood, or a server too slow to accept.",
         }
     }
 }
@@ -210,6 +216,8 @@ pub struct Thresholds {
     pub tw_accumulation: u64,
     /// CLOSE-WAITs a host may hold at once (`--cw-accumulation`).
     pub cw_accumulation: u64,
+    /// Half-open connections a server may have at once (`--syn-flood`).
+    pub syn_flood: u64,
 }
 
 impl Default for Thresholds {
@@ -221,6 +229,7 @@ impl Default for Thresholds {
             idle_timeout: 300_000_000_000,
             tw_accumulation: 1000,
             cw_accumulation: 100,
+            syn_flood: 1000,
         }
     }
 }

@@ -37,7 +37,14 @@ pub struct ByteStream {
     pub conflicts: u64,
     /// Times the buffer cap forced a hole to be skipped.
     pub overflows: u64,
+    /// Segments that start further ahead than any window allows.
+    pub out_of_window: u64,
 }
+
+/// The largest window TCP can advertise (65535 << 14, RFC 7323 §2.3):
+/// data further ahead than this cannot be acceptable (RFC 9293 §3.10.7.4)
+/// and is not placed in the stream.
+const MAX_WINDOW: u64 = 65535 << 14;
 
 /// How many delivered bytes are kept to compare retransmissions against.
 const RECENT: usize = 64 * 1024;
@@ -96,6 +103,10 @@ impl ByteStream {
             (start as u64, payload)
         };
         let end = start + payload.len() as u64;
+        if start > self.next_off + MAX_WINDOW {
+            self.out_of_window += 1;
+            return 0;
+        }
         if end <= self.next_off {
             // A keep-alive may carry one garbage byte just below the next
             // expected one (RFC 9293 §3.8.4); it is not a conflicting copy.

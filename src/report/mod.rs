@@ -91,6 +91,7 @@ pub struct ThresholdsRecord {
     pub idle_timeout_s: f64,
     pub tw_accumulation: u64,
     pub cw_accumulation: u64,
+    pub syn_flood: u64,
     pub max_connections: usize,
 }
 
@@ -218,6 +219,7 @@ impl Summary {
                 idle_timeout_s: th.idle_timeout as f64 / 1e9,
                 tw_accumulation: th.tw_accumulation,
                 cw_accumulation: th.cw_accumulation,
+                syn_flood: th.syn_flood,
                 max_connections: cfg.max_connections,
             },
             hosts: Vec::new(),

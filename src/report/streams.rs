@@ -35,6 +35,8 @@ pub struct StreamsSummary {
     /// Holes given up because a connection's out-of-order buffer, or all of
     /// them together, reached the cap.
     pub overflows: u64,
+    /// Segments further ahead than any TCP window, left out.
+    pub out_of_window: u64,
 }
 
 /// One direction in `<id>.gaps.json`.
@@ -46,6 +48,7 @@ pub struct DirIndex {
     pub gaps: Vec<GapRecord>,
     pub conflicts: u64,
     pub overflows: u64,
+    pub out_of_window: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -174,6 +177,7 @@ impl StreamFiles {
             self.summary.gap_bytes += d.gaps.iter().map(|g| g.length).sum::<u64>();
             self.summary.conflicts += d.conflicts;
             self.summary.overflows += d.overflows;
+            self.summary.out_of_window += d.out_of_window;
         }
         self.summary.connections += 1;
         let path = self.dir.join(format!("{id}.gaps.json"));
