@@ -2,7 +2,7 @@
 //! 8 input bytes become one segment (direction, flags, sequence and
 //! acknowledgment steps, length, window, time step), so the fuzzer explores
 //! orders of SYN, FIN, RST and data that no file-level mutation reaches
-//! easily. Stream export runs too, into memory-only buffers' accounting.
+//! easily.
 #![no_main]
 
 use std::io::Cursor;
