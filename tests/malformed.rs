@@ -176,6 +176,13 @@ fn a_caplen_above_the_snaplen_and_a_4gb_record_are_errors_with_offsets() {
         "{e}"
     );
 
+    // A record longer than the header's snapshot length is read, and counted.
+    let mut f = pcap_header(1, 96);
+    f.extend(record(0, 200, 200, &[0; 200]));
+    let (r, sink) = analyze("over.pcap", &f);
+    assert!(r.unwrap().errors.is_empty());
+    assert_eq!(sink.summary.unwrap().files[0].over_snaplen, 1);
+
     // pcapng: a block that claims 4 GB.
     let mut ng = std::fs::read(common::testdata("pcapng.pcapng")).unwrap();
     let shb_len = u32::from_le_bytes(ng[4..8].try_into().unwrap()) as usize;

@@ -67,6 +67,9 @@ pub struct ReadStats {
     pub time_went_backwards: u64,
     /// pcapng packets naming an interface that was never described.
     pub unknown_interface: u64,
+    /// Records holding more bytes than the file's snapshot length allows
+    /// (read all the same: the header is what is wrong, or the writer).
+    pub over_snaplen: u64,
     /// Finest timestamp precision seen.
     pub precision: Precision,
 }
@@ -78,6 +81,8 @@ struct Interface {
     units_per_sec: u64,
     /// Seconds added to every timestamp (`if_tsoffset`).
     offset_secs: i64,
+    /// The snapshot length the header promises (0: none).
+    snaplen: u32,
 }
 
 /// Where the current frame sits in the reader's buffer.
@@ -516,6 +521,7 @@ fn classify(
                 linktype: h.network.0 as u32,
                 units_per_sec: if nanos { 1_000_000_000 } else { 1_000_000 },
                 offset_secs: 0,
+                snaplen: h.snaplen,
             });
             Classified::Other
         }
@@ -523,6 +529,9 @@ fn classify(
             let Some(iface) = interfaces.first() else {
                 return Classified::Bad("a packet record before the file header".into());
             };
+            if iface.snaplen > 0 && b.data.len() > iface.snaplen as usize {
+                stats.over_snaplen += 1;
+            }
             let frac = i64::from(b.ts_usec);
             let nanos = if iface.units_per_sec == 1_000_000_000 {
                 frac
@@ -558,6 +567,7 @@ fn classify(
                     linktype: idb.linktype.0 as u32,
                     units_per_sec: units.max(1),
                     offset_secs: idb.if_tsoffset,
+                    snaplen: idb.snaplen,
                 });
                 Classified::Other
             }
@@ -567,6 +577,9 @@ fn classify(
                     return Classified::Other;
                 };
                 let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                if iface.snaplen > 0 && epb.data.len() > iface.snaplen as usize {
+                    stats.over_snaplen += 1;
+                }
                 let units = u128::from(iface.units_per_sec);
                 let secs = (u128::from(raw) / units) as i64;
                 let frac = ((u128::from(raw) % units) * 1_000_000_000 / units) as i64;

@@ -46,6 +46,8 @@ pub struct FileSummary {
     pub snaplen_cut: u64,
     pub time_went_backwards: u64,
     pub unknown_interface: u64,
+    /// Records longer than the header's snapshot length (read anyway).
+    pub over_snaplen: u64,
     /// Set when the file could not be read to its end.
     pub error: Option<String>,
 }
@@ -63,6 +65,7 @@ impl FileSummary {
             snaplen_cut: st.snaplen_cut,
             time_went_backwards: st.time_went_backwards,
             unknown_interface: st.unknown_interface,
+            over_snaplen: st.over_snaplen,
             error: error.map(|e| match e.offset {
                 Some(offset) => format!("at byte offset {offset}: {}", e.what),
                 None => e.what.clone(),

@@ -224,6 +224,14 @@ impl<W: Write> Sink for TableSink<W> {
                     f.path
                 )?;
             }
+            if f.over_snaplen > 0 {
+                writeln!(
+                    self.out,
+                    "warning: {}: {} records are longer than the file's snapshot length (read anyway)",
+                    f.path,
+                    n(f.over_snaplen)
+                )?;
+            }
             if f.snaplen_cut > 0 {
                 writeln!(
                     self.out,
