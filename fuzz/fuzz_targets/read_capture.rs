@@ -6,30 +6,11 @@
 use std::io::Cursor;
 
 use finscope::capture::FileSource;
-use finscope::findings::Finding;
 use finscope::pipeline::{run_sources, AnalysisConfig};
-use finscope::report::{ConnRecord, Sink, Summary};
 use libfuzzer_sys::fuzz_target;
 
-struct Render(Vec<u8>);
-
-impl Sink for Render {
-    fn connection(&mut self, r: &ConnRecord<'_>, _: &[Finding]) -> std::io::Result<()> {
-        self.0.clear();
-        r.write_json(&mut self.0);
-        Ok(())
-    }
-    fn host_findings(
-        &mut self,
-        _: &[Finding],
-        _: finscope::capture::Precision,
-    ) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn finish(&mut self, _: &Summary) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+mod common;
+use common::Render;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(source) = FileSource::from_reader("fuzz", Box::new(Cursor::new(data.to_vec()))) else {
