@@ -149,7 +149,7 @@ fn show(args: crate::cli::ShowArgs) -> ExitStatus {
                 let (key, _) = crate::flow::FlowKey::of(a.into(), b.into());
                 (
                     WatchTarget::Tuple(key),
-                    ShowSink::new(None, Some((a.to_string(), b.to_string()))),
+                    ShowSink::new(None, Some((a.into(), b.into()))),
                 )
             }
             None => {

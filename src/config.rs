@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use serde::Deserialize;
 
 use crate::capture::time::parse_duration;
-use crate::check::{Cidr, Exception, Policy, Rule, ServiceBy};
+use crate::check::{unknown_kind, Cidr, Exception, Policy, Rule, ServiceBy};
 use crate::cli::{self, AnalyzeArgs, CheckArgs, CheckFormat, FailOn, Format, InputArgs, When};
 use crate::findings::{FindingKind, Severity, Thresholds};
 use crate::pipeline::{AnalysisConfig, StreamExport};
@@ -347,15 +347,6 @@ impl CheckConfig {
             color: color(a.color),
         })
     }
-}
-
-/// The message for a kind name finscope does not know, listing the names.
-pub fn unknown_kind(name: &str) -> String {
-    let names: Vec<&str> = FindingKind::ALL.iter().map(|k| k.name()).collect();
-    format!(
-        "unknown finding kind {name:?}; the kinds are {}, and teardown-regression",
-        names.join(", ")
-    )
 }
 
 /// A `live` run, ready to go.

@@ -133,7 +133,6 @@ impl Sink for Gate<'_> {
         }
         let (client, server) = (r.client.0, r.server.0);
         let subject = Subject::service(server, self.policy.service_by);
-        let ts = r.first_seen.0.to_string();
         let stats = self.services.entry(subject).or_default();
         stats.connections += 1;
         let t = r.teardown as usize;
@@ -149,7 +148,7 @@ impl Sink for Gate<'_> {
                     server: Some(server),
                     host: None,
                     severity: Severity::Info,
-                    ts,
+                    ts: r.first_seen.0.to_string(),
                     message: format!("ended {}", r.teardown.name()),
                 });
             }

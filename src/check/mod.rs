@@ -9,4 +9,4 @@ pub mod render;
 
 pub use baseline::Baseline;
 pub use gate::{Example, Gate, Item, Outcome, Reason, ServiceStats, EXAMPLES};
-pub use policy::{Cidr, Exception, Policy, Rule, ServiceBy, Subject};
+pub use policy::{unknown_kind, Cidr, Exception, Policy, Rule, ServiceBy, Subject};

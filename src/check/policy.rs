@@ -27,7 +27,7 @@ impl Rule {
         }
         FindingKind::from_name(name)
             .map(Rule::Kind)
-            .ok_or_else(|| crate::config::unknown_kind(name))
+            .ok_or_else(|| unknown_kind(name))
     }
 
     pub fn name(self) -> &'static str {
@@ -59,6 +59,15 @@ impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// The message for a kind name finscope does not know, listing the names.
+pub fn unknown_kind(name: &str) -> String {
+    let names: Vec<&str> = FindingKind::ALL.iter().map(|k| k.name()).collect();
+    format!(
+        "unknown finding kind {name:?}; the kinds are {}, and teardown-regression",
+        names.join(", ")
+    )
 }
 
 /// How connections are grouped into services.

@@ -13,6 +13,7 @@ use super::{ConnRecord, Sink, Summary};
 use crate::capture::{Precision, Timestamp};
 use crate::conn::{Dir, TcpState};
 use crate::findings::{Finding, FindingKind, Severity};
+use crate::flow::SocketAddr;
 use crate::pipeline::Step;
 
 /// A finding, placed on a row.
@@ -48,13 +49,13 @@ pub struct Shown {
 /// pair of addresses), and nothing else.
 pub struct ShowSink {
     id: Option<u64>,
-    ends: Option<(String, String)>,
+    ends: Option<(SocketAddr, SocketAddr)>,
     pub found: Vec<Shown>,
 }
 
 impl ShowSink {
     /// Connection `id`, or any on the addresses `a` and `b` (either way).
-    pub fn new(id: Option<u64>, ends: Option<(String, String)>) -> Self {
+    pub fn new(id: Option<u64>, ends: Option<(SocketAddr, SocketAddr)>) -> Self {
         ShowSink {
             id,
             ends,
@@ -65,15 +66,16 @@ impl ShowSink {
 
 impl Sink for ShowSink {
     fn connection(&mut self, r: &ConnRecord<'_>, findings: &[Finding]) -> io::Result<()> {
-        let client = r.client.0.to_string();
-        let server = r.server.0.to_string();
+        // Compared as addresses: no text is made for the connections passed over.
+        let (client, server) = (r.client.0, r.server.0);
         let wanted = self.id == Some(r.id)
-            || self.ends.as_ref().is_some_and(|(a, b)| {
-                (*a == client && *b == server) || (*a == server && *b == client)
-            });
+            || self
+                .ends
+                .is_some_and(|(a, b)| (a == client && b == server) || (a == server && b == client));
         if !wanted {
             return Ok(());
         }
+        let (client, server) = (client.to_string(), server.to_string());
         self.found.push(Shown {
             id: r.id,
             client,
