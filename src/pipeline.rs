@@ -17,6 +17,43 @@ use crate::reassembly::{ByteStream, SeqNumber};
 use crate::report::{ConnRecord, Sink, Summary};
 use std::collections::HashMap;
 
+/// How much of a connection's slot [`Analyzer::prefetch`] brings in: the
+/// parts of its state a segment touches (both endpoints and Zeek's
+/// endpoint machines), a few cache lines.
+const PREFETCH_BYTES: usize = 1536;
+
+/// How many packets the file loop prepares ahead of the one it processes,
+/// and how far ahead it prefetches their connections.
+const LOOKAHEAD: usize = 8;
+const PREFETCH_AHEAD: usize = 4;
+
+/// A decoded packet waiting for [`Analyzer::process`] (see
+/// [`Analyzer::prepare`]).
+pub struct Prepared<'a> {
+    ts: Timestamp,
+    seg: Result<decode::Segment<'a>, Skip>,
+    key: Option<FlowKey>,
+    side: crate::flow::KeySide,
+    hash: crate::flow::KeyHash,
+    /// The whole payload was captured (not cut by the snapshot length).
+    captured_all: bool,
+}
+
+impl Prepared<'_> {
+    /// The same packet without its payload bytes, which only
+    /// `--write-streams` needs; the payload's captured length is kept.
+    fn detach(self) -> Prepared<'static> {
+        Prepared {
+            ts: self.ts,
+            seg: self.seg.map(decode::Segment::detach),
+            key: self.key,
+            side: self.side,
+            hash: self.hash,
+            captured_all: self.captured_all,
+        }
+    }
+}
+
 /// Hosts listed in the summary (the highest TIME-WAIT / CLOSE-WAIT peaks).
 const HOSTS_IN_SUMMARY: usize = 20;
 
@@ -208,9 +245,9 @@ impl Counters {
 /// The analysis state between packets.
 pub struct Analyzer<'s> {
     cfg: AnalysisConfig,
-    /// Connections are boxed: the table moves 8-byte pointers, not
-    /// kilobyte-sized states, when it grows or hands one out.
-    table: FlowTable<Box<Connection>>,
+    /// Connections live inline in the table's slab: a lookup reaches the
+    /// state without another pointer to follow.
+    table: FlowTable<Connection>,
     next_id: u64,
     frame: u64,
     /// Capture time: the latest packet timestamp seen.
@@ -340,13 +377,66 @@ impl<'s> Analyzer<'s> {
 
     /// Processes one captured frame.
     pub fn packet(&mut self, pkt: RawPacket<'_>) -> io::Result<()> {
+        let p = self.prepare(&pkt);
+        self.process(p)
+    }
+
+    /// The first half of [`Analyzer::packet`], which does not change the
+    /// analysis: decodes the frame, finds its key and that key's hash, and
+    /// asks the CPU to fetch the index cell the lookup will read. A run
+    /// loop that prepares a few packets ahead of [`Analyzer::process`]
+    /// (and calls [`Analyzer::prefetch`] in between) so finds the table's
+    /// memory in cache instead of waiting for it twice per packet.
+    pub fn prepare<'a>(&self, pkt: &RawPacket<'a>) -> Prepared<'a> {
+        let seg = decode::decode(pkt.linktype, pkt.data);
+        let (key, side, hash) = match &seg {
+            Ok(seg) => {
+                let (key, side) = FlowKey::of_segment(seg);
+                let hash = self.table.hash(&key);
+                self.table.prefetch_cell(hash);
+                (Some(key), side, hash)
+            }
+            Err(_) => (None, crate::flow::KeySide::Lo, crate::flow::KeyHash(0)),
+        };
+        let captured_all = seg
+            .as_ref()
+            .is_ok_and(|s| s.payload.len() as u64 >= u64::from(s.payload_len));
+        Prepared {
+            ts: pkt.ts,
+            seg,
+            key,
+            side,
+            hash,
+            captured_all,
+        }
+    }
+
+    /// The second step of the lookahead: fetches the connection a prepared
+    /// packet will most likely update (a hint only; it changes nothing).
+    pub fn prefetch(&self, p: &Prepared<'_>) {
+        if p.key.is_some() {
+            self.table.prefetch_slot(p.hash, PREFETCH_BYTES);
+        }
+    }
+
+    /// The rest of [`Analyzer::packet`]: every effect of the packet, in
+    /// the order packets are given.
+    pub fn process(&mut self, p: Prepared<'_>) -> io::Result<()> {
+        let Prepared {
+            ts,
+            seg,
+            key,
+            side,
+            hash,
+            captured_all,
+        } = p;
         self.frame += 1;
         let c = &mut self.counters;
         c.packets += 1;
-        c.first_ts.get_or_insert(pkt.ts);
-        c.last_ts = Some(c.last_ts.map_or(pkt.ts, |t| t.max(pkt.ts)));
-        if pkt.ts > self.now {
-            self.now = pkt.ts;
+        c.first_ts.get_or_insert(ts);
+        c.last_ts = Some(c.last_ts.map_or(ts, |t| t.max(ts)));
+        if ts > self.now {
+            self.now = ts;
             // Sweeping the lists' tails touches cold memory: do it every
             // EXPIRE_EVERY of capture time, not every packet. Connections
             // are judged at their exact expiry time either way.
@@ -355,9 +445,9 @@ impl<'s> Analyzer<'s> {
                 self.expire()?;
             }
         }
-        let seg = match decode::decode(pkt.linktype, pkt.data) {
-            Ok(seg) => seg,
-            Err(skip) => {
+        let (seg, key) = match (seg, key) {
+            (Ok(seg), Some(key)) => (seg, key),
+            (Err(skip), _) => {
                 if let Some(n) = self.counters.not_decoded.get_mut(skip.index()) {
                     *n += 1;
                 }
@@ -370,15 +460,15 @@ impl<'s> Analyzer<'s> {
                 }
                 return Ok(());
             }
+            (Ok(_), None) => return Ok(()),
         };
+        let pkt_ts = ts;
         self.counters.tcp_packets += 1;
         let at = Event {
-            ts: pkt.ts,
+            ts: pkt_ts,
             frame: self.frame,
         };
-        let captured_all = seg.payload.len() as u64 >= u64::from(seg.payload_len);
-        let (key, side) = FlowKey::of_segment(&seg);
-        let id = match self.table.find(&key) {
+        let id = match self.table.find_hashed(&key, hash) {
             Some(id)
                 if self
                     .table
@@ -390,7 +480,7 @@ impl<'s> Analyzer<'s> {
                     .get(id)
                     .and_then(|old| old.prior_for(side, &seg, at, self.cfg.thresholds.time_wait));
                 self.end(id, EndReason::Reused)?;
-                let new = self.start(key, side, &seg, at)?;
+                let new = self.start(key, hash, side, &seg, at)?;
                 if let (Some(p), Some(c)) = (prior, self.table.get_mut(new)) {
                     c.prior = Some(Box::new(p));
                 }
@@ -401,11 +491,11 @@ impl<'s> Analyzer<'s> {
                 // now and then): it ends, and the packet starts a new one.
                 Some(reason) => {
                     self.end(id, reason)?;
-                    self.start(key, side, &seg, at)?
+                    self.start(key, hash, side, &seg, at)?
                 }
                 None => id,
             },
-            None => self.start(key, side, &seg, at)?,
+            None => self.start(key, hash, side, &seg, at)?,
         };
         let Some(conn) = self.table.get_mut(id) else {
             return Ok(());
@@ -438,7 +528,7 @@ impl<'s> Analyzer<'s> {
                 if w.got.steps.len() < MAX_STEPS {
                     w.got.steps.push(Step {
                         frame: self.frame,
-                        ts: pkt.ts,
+                        ts: pkt_ts,
                         dir,
                         flags: seg.flags,
                         seq: seg.seq,
@@ -467,20 +557,21 @@ impl<'s> Analyzer<'s> {
         let changes = conn.take_changes();
         if !changes.is_empty() {
             self.hosts
-                .apply(conn, changes, pkt.ts, self.cfg.thresholds.time_wait);
+                .apply(conn, changes, pkt_ts, self.cfg.thresholds.time_wait);
         }
         let list = if conn.is_finished() {
             List::Closed
         } else {
             List::Open
         };
-        self.table.touch(id, list, pkt.ts.0);
+        self.table.touch(id, list, pkt_ts.0);
         Ok(())
     }
 
     fn start(
         &mut self,
         key: FlowKey,
+        hash: crate::flow::KeyHash,
         side: crate::flow::KeySide,
         seg: &decode::Segment<'_>,
         at: Event,
@@ -496,7 +587,7 @@ impl<'s> Analyzer<'s> {
                 self.end(victim, EndReason::MaxConnections)?;
             }
         }
-        let mut conn = Box::new(Connection::new(self.next_id, key, side, seg, at));
+        let mut conn = Connection::new(self.next_id, key, side, seg, at);
         // A pure SYN opens a half-open connection toward the server.
         if seg.flags.syn() && !seg.flags.ack() {
             conn.half_open = true;
@@ -504,7 +595,9 @@ impl<'s> Analyzer<'s> {
         }
         self.next_id += 1;
         self.counters.connections += 1;
-        let id = self.table.insert(key, conn, List::Open, at.ts.0);
+        let id = self
+            .table
+            .insert_hashed(key, hash, conn, List::Open, at.ts.0);
         self.counters.peak_connections =
             self.counters.peak_connections.max(self.table.len() as u64);
         Ok(id)
@@ -564,13 +657,24 @@ impl<'s> Analyzer<'s> {
 
     /// Takes a connection out of the table, judges it and hands it on.
     fn end(&mut self, id: SlotId, reason: EndReason) -> io::Result<()> {
-        let Some((_, conn)) = self.table.remove(id) else {
-            return Ok(());
+        // The connection is judged where it lies in the table's slab (it is
+        // a kilobyte: moving it out costs more than judging it); the table
+        // steps aside meanwhile so the rest of `self` can be borrowed.
+        let mut table = std::mem::replace(&mut self.table, FlowTable::placeholder());
+        let result = match table.release(id) {
+            Some(conn) => self.judge(conn, reason),
+            None => Ok(()),
         };
+        self.table = table;
+        result
+    }
+
+    /// Counts why a connection ended and hands it on.
+    fn judge(&mut self, conn: &Connection, reason: EndReason) -> io::Result<()> {
         // An expired connection is judged at the moment its time ran out,
         // whenever the sweep notices; the others at the current time.
         let judged_at = match reason {
-            EndReason::Closed | EndReason::IdleTimeout => self.expiry(&conn).0,
+            EndReason::Closed | EndReason::IdleTimeout => self.expiry(conn).0,
             EndReason::CaptureEnd | EndReason::MaxConnections | EndReason::Reused => self.now,
         };
         match reason {
@@ -580,7 +684,7 @@ impl<'s> Analyzer<'s> {
             EndReason::MaxConnections => self.counters.evicted_cap += 1,
             EndReason::CaptureEnd => {}
         }
-        self.emit(&conn, reason, judged_at)
+        self.emit(conn, reason, judged_at)
     }
 
     fn emit(
@@ -656,10 +760,13 @@ impl<'s> Analyzer<'s> {
         files: Vec<crate::report::FileSummary>,
         live: Option<crate::report::LiveSummary>,
     ) -> io::Result<Counters> {
-        let mut rest: Vec<Box<Connection>> = self.table.drain().map(|(_, c)| c).collect();
-        rest.sort_by_key(|c| c.id);
-        for c in &rest {
-            self.emit(c, EndReason::CaptureEnd, self.now)?;
+        let mut table = std::mem::replace(&mut self.table, FlowTable::placeholder());
+        let mut rest: Vec<(u64, SlotId)> = table.ids().map(|(s, c)| (c.id, s)).collect();
+        rest.sort_unstable();
+        for (_, slot) in rest {
+            if let Some(c) = table.release(slot) {
+                self.emit(c, EndReason::CaptureEnd, self.now)?;
+            }
         }
         let host_findings = self.hosts.findings(&self.cfg.thresholds, self.precision);
         for f in &host_findings {
@@ -763,6 +870,12 @@ fn run_sources_watching(
     }
     let mut errors = Vec::new();
     let mut seen: u64 = 0;
+    // Packets decoded ahead of the one being processed (see
+    // `Analyzer::prepare`); `--write-streams` needs each packet's payload
+    // while it is processed, so it goes one packet at a time.
+    let lookahead = analyzer.export.is_none();
+    let mut ahead: std::collections::VecDeque<Prepared<'static>> =
+        std::collections::VecDeque::with_capacity(LOOKAHEAD);
     loop {
         match merge.advance() {
             Ok(Some(i)) => {
@@ -780,7 +893,22 @@ fn run_sources_watching(
                             continue;
                         }
                     }
-                    analyzer.packet(pkt).map_err(RunError::Output)?;
+                    if lookahead {
+                        let p = analyzer.prepare(&pkt).detach();
+                        ahead.push_back(p);
+                        if let Some(q) = ahead.len().checked_sub(PREFETCH_AHEAD + 1) {
+                            if let Some(p) = ahead.get(q) {
+                                analyzer.prefetch(p);
+                            }
+                        }
+                        if ahead.len() >= LOOKAHEAD {
+                            if let Some(p) = ahead.pop_front() {
+                                analyzer.process(p).map_err(RunError::Output)?;
+                            }
+                        }
+                    } else {
+                        analyzer.packet(pkt).map_err(RunError::Output)?;
+                    }
                 }
                 seen += 1;
                 if seen & 0xffff == 0 {
@@ -793,6 +921,9 @@ fn run_sources_watching(
             Ok(None) => break,
             Err((_, e)) => errors.push(e),
         }
+    }
+    while let Some(p) = ahead.pop_front() {
+        analyzer.process(p).map_err(RunError::Output)?;
     }
     let files = merge
         .sources()

@@ -38,6 +38,27 @@ pub struct Segment<'a> {
     pub ip_id: Option<u16>,
 }
 
+impl Segment<'_> {
+    /// The same segment without its payload bytes (`payload_len` stays).
+    pub fn detach(self) -> Segment<'static> {
+        Segment {
+            src: self.src,
+            dst: self.dst,
+            sport: self.sport,
+            dport: self.dport,
+            seq: self.seq,
+            ack: self.ack,
+            flags: self.flags,
+            window: self.window,
+            payload_len: self.payload_len,
+            payload: &[],
+            options: self.options,
+            ttl: self.ttl,
+            ip_id: self.ip_id,
+        }
+    }
+}
+
 /// Why a frame did not yield a TCP segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Skip {

@@ -7,14 +7,18 @@
 //! whoever sweeps the tail requeues connections used since they were
 //! linked. The table never scans itself.
 
-use std::collections::HashMap;
-
 use super::FlowKey;
 
 /// Index of a connection's slot.
 pub type SlotId = u32;
 
 const NIL: u32 = u32::MAX;
+
+/// Slots per chunk of the slab. Chunks never move once allocated, so the
+/// slab grows without copying kilobyte-sized connections (or doubling its
+/// memory for a moment, as a growing `Vec` would).
+const CHUNK_BITS: u32 = 9;
+const CHUNK: usize = 1 << CHUNK_BITS;
 
 /// The recency list a connection is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,8 +31,13 @@ pub enum List {
 }
 
 struct Slot<C> {
-    key: FlowKey,
+    /// The value; after [`FlowTable::release`] it stays until the slot is
+    /// reused, but the slot is no longer `live`.
     value: Option<C>,
+    live: bool,
+    key: FlowKey,
+    /// The key's hash (its low bits place it in the index).
+    hash: u32,
     list: List,
     /// When the slot was linked at its list's head.
     stamp: i64,
@@ -42,10 +51,33 @@ struct Ends {
     tail: u32,
 }
 
+/// One index cell: a slot and its key's hash (compared before the key, so
+/// a probe touches only the slot it finds).
+#[derive(Clone, Copy)]
+struct Cell {
+    hash: u32,
+    slot: u32,
+}
+
+const EMPTY: Cell = Cell { hash: 0, slot: NIL };
+
+/// A key's hash, computed once per packet: it finds the key in the index
+/// and lets the pipeline prefetch the index cell and the slot ahead of use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyHash(pub u32);
+
 /// Connections by key, each on a recency list.
+///
+/// The index is open addressing with linear probing over 8-byte cells
+/// (load at most one half, backward-shift deletion, so no tombstones), and
+/// the values live inline in a chunked slab: a lookup is one index cell
+/// and one slot, two cache lines that [`FlowTable::prefetch_cell`] and
+/// [`FlowTable::prefetch_slot`] can bring in ahead of time.
 pub struct FlowTable<C> {
-    map: HashMap<FlowKey, SlotId, ahash::RandomState>,
-    slots: Vec<Slot<C>>,
+    hasher: ahash::RandomState,
+    index: Vec<Cell>,
+    len: usize,
+    chunks: Vec<Vec<Slot<C>>>,
     free: Vec<SlotId>,
     lists: [Ends; 2],
 }
@@ -59,8 +91,17 @@ impl<C> Default for FlowTable<C> {
 impl<C> FlowTable<C> {
     pub fn new() -> Self {
         FlowTable {
-            map: HashMap::with_hasher(ahash::RandomState::new()),
-            slots: Vec::new(),
+            // Fixed keys: the same key hashes alike in every run and in
+            // every worker thread (the shard choice uses it too).
+            hasher: ahash::RandomState::with_seeds(
+                0x243f_6a88_85a3_08d3,
+                0x1319_8a2e_0370_7344,
+                0xa409_3822_299f_31d0,
+                0x082e_fa98_ec4e_6c89,
+            ),
+            index: vec![EMPTY; 64],
+            len: 0,
+            chunks: Vec::new(),
             free: Vec::new(),
             lists: [Ends {
                 head: NIL,
@@ -70,31 +111,129 @@ impl<C> FlowTable<C> {
     }
 
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len == 0
+    }
+
+    /// The hash [`FlowTable::find_hashed`] and the prefetches take.
+    pub fn hash(&self, key: &FlowKey) -> KeyHash {
+        let h = self.hasher.hash_one(key);
+        KeyHash((h ^ (h >> 32)) as u32)
+    }
+
+    fn mask(&self) -> usize {
+        self.index.len() - 1
+    }
+
+    fn slot(&self, id: SlotId) -> Option<&Slot<C>> {
+        self.chunks
+            .get((id >> CHUNK_BITS) as usize)?
+            .get(id as usize & (CHUNK - 1))
+    }
+
+    fn slot_mut(&mut self, id: SlotId) -> Option<&mut Slot<C>> {
+        self.chunks
+            .get_mut((id >> CHUNK_BITS) as usize)?
+            .get_mut(id as usize & (CHUNK - 1))
     }
 
     pub fn find(&self, key: &FlowKey) -> Option<SlotId> {
-        self.map.get(key).copied()
+        self.find_hashed(key, self.hash(key))
+    }
+
+    /// [`FlowTable::find`] with the key's hash already computed.
+    pub fn find_hashed(&self, key: &FlowKey, h: KeyHash) -> Option<SlotId> {
+        let mask = self.mask();
+        let mut i = h.0 as usize & mask;
+        loop {
+            let cell = *self.index.get(i)?;
+            if cell.slot == NIL {
+                return None;
+            }
+            if cell.hash == h.0 && self.slot(cell.slot).is_some_and(|s| s.key == *key) {
+                return Some(cell.slot);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Asks the CPU to fetch the index cell `h` starts probing at.
+    pub fn prefetch_cell(&self, h: KeyHash) {
+        if let Some(cell) = self.index.get(h.0 as usize & self.mask()) {
+            prefetch(cell as *const Cell as *const u8);
+        }
+    }
+
+    /// Asks the CPU to fetch the slot the first cell with hash `h` points
+    /// to (the likely match), up to `bytes` of it. Reads the index, so
+    /// call it a while after [`FlowTable::prefetch_cell`].
+    pub fn prefetch_slot(&self, h: KeyHash, bytes: usize) {
+        let mask = self.mask();
+        let mut i = h.0 as usize & mask;
+        // A few probes: the index is at most half full, so chains are short.
+        for _ in 0..4 {
+            let Some(cell) = self.index.get(i) else {
+                return;
+            };
+            if cell.slot == NIL {
+                return;
+            }
+            if cell.hash == h.0 {
+                if let Some(s) = self.slot(cell.slot) {
+                    let p = s as *const Slot<C> as *const u8;
+                    let n = bytes.min(std::mem::size_of::<Slot<C>>());
+                    let mut off = 0;
+                    while off < n {
+                        prefetch(p.wrapping_add(off));
+                        off += 64;
+                    }
+                }
+                return;
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     pub fn get(&self, id: SlotId) -> Option<&C> {
-        self.slots.get(id as usize)?.value.as_ref()
+        let s = self.slot(id)?;
+        s.value.as_ref().filter(|_| s.live)
     }
 
     pub fn get_mut(&mut self, id: SlotId) -> Option<&mut C> {
-        self.slots.get_mut(id as usize)?.value.as_mut()
+        let s = self.slot_mut(id)?;
+        match s.live {
+            true => s.value.as_mut(),
+            false => None,
+        }
     }
 
     /// Adds a connection at the head of `list`, stamped `stamp`. The key
     /// must not be present.
     pub fn insert(&mut self, key: FlowKey, value: C, list: List, stamp: i64) -> SlotId {
+        let h = self.hash(&key);
+        self.insert_hashed(key, h, value, list, stamp)
+    }
+
+    /// [`FlowTable::insert`] with the key's hash already computed.
+    pub fn insert_hashed(
+        &mut self,
+        key: FlowKey,
+        h: KeyHash,
+        value: C,
+        list: List,
+        stamp: i64,
+    ) -> SlotId {
+        if (self.len + 1) * 2 > self.index.len() {
+            self.grow();
+        }
         let slot = Slot {
-            key,
             value: Some(value),
+            live: true,
+            key,
+            hash: h.0,
             list,
             stamp,
             prev: NIL,
@@ -102,32 +241,107 @@ impl<C> FlowTable<C> {
         };
         let id = match self.free.pop() {
             Some(id) => {
-                if let Some(s) = self.slots.get_mut(id as usize) {
+                if let Some(s) = self.slot_mut(id) {
                     *s = slot;
                 }
                 id
             }
             None => {
-                self.slots.push(slot);
-                (self.slots.len() - 1) as SlotId
+                if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
+                    self.chunks.push(Vec::with_capacity(CHUNK));
+                }
+                let n = self.chunks.len() - 1;
+                if let Some(c) = self.chunks.last_mut() {
+                    c.push(slot);
+                }
+                ((n << CHUNK_BITS) + (self.chunks.last().map_or(1, Vec::len) - 1)) as SlotId
             }
         };
-        self.map.insert(key, id);
+        self.place(Cell {
+            hash: h.0,
+            slot: id,
+        });
+        self.len += 1;
         self.link_head(id, list, stamp);
         id
+    }
+
+    /// Puts a cell in the first empty place from its home.
+    fn place(&mut self, cell: Cell) {
+        let mask = self.mask();
+        let mut i = cell.hash as usize & mask;
+        while let Some(c) = self.index.get_mut(i) {
+            if c.slot == NIL {
+                *c = cell;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let doubled = vec![EMPTY; self.index.len() * 2];
+        let old = std::mem::replace(&mut self.index, doubled);
+        for cell in old {
+            if cell.slot != NIL {
+                self.place(cell);
+            }
+        }
+    }
+
+    /// Takes a slot's cell out of the index, shifting back the cells after
+    /// it that probed past it (so lookups never need tombstones).
+    fn unindex(&mut self, id: SlotId, hash: u32) {
+        let mask = self.mask();
+        let mut i = hash as usize & mask;
+        loop {
+            match self.index.get(i) {
+                Some(c) if c.slot == id => break,
+                Some(c) if c.slot != NIL => i = (i + 1) & mask,
+                _ => return,
+            }
+        }
+        let mut hole = i;
+        let mut j = i;
+        loop {
+            j = (j + 1) & mask;
+            let Some(&cell) = self.index.get(j) else {
+                break;
+            };
+            if cell.slot == NIL {
+                break;
+            }
+            let home = cell.hash as usize & mask;
+            // The cell may move to the hole when its home is not in the
+            // cyclic range (hole, j].
+            let stays = if hole <= j {
+                hole < home && home <= j
+            } else {
+                hole < home || home <= j
+            };
+            if !stays {
+                if let Some(h) = self.index.get_mut(hole) {
+                    *h = cell;
+                }
+                hole = j;
+            }
+        }
+        if let Some(h) = self.index.get_mut(hole) {
+            *h = EMPTY;
+        }
     }
 
     /// Puts a connection on `list`: a no-op when it is there already (see
     /// the module comment), else it moves to that list's head with `stamp`.
     pub fn touch(&mut self, id: SlotId, list: List, stamp: i64) {
-        if self.slots.get(id as usize).is_some_and(|s| s.list != list) {
+        if self.slot(id).is_some_and(|s| s.list != list) {
             self.requeue_on(id, list, stamp);
         }
     }
 
     /// Moves a connection to the head of its list with a new stamp.
     pub fn requeue(&mut self, id: SlotId, stamp: i64) {
-        if let Some(list) = self.slots.get(id as usize).map(|s| s.list) {
+        if let Some(list) = self.slot(id).map(|s| s.list) {
             self.requeue_on(id, list, stamp);
         }
     }
@@ -141,37 +355,89 @@ impl<C> FlowTable<C> {
     /// stamp.
     pub fn oldest(&self, list: List) -> Option<(SlotId, i64)> {
         let t = self.lists[list as usize].tail;
-        self.slots.get(t as usize).map(|s| (t, s.stamp))
+        self.slot(t).map(|s| (t, s.stamp))
     }
 
     /// Takes a connection out of the table.
     pub fn remove(&mut self, id: SlotId) -> Option<(FlowKey, C)> {
-        let s = self.slots.get(id as usize)?;
-        s.value.as_ref()?;
+        let s = self.slot(id)?;
+        if !s.live {
+            return None;
+        }
+        let hash = s.hash;
         self.unlink(id);
-        let s = self.slots.get_mut(id as usize)?;
+        self.unindex(id, hash);
+        let s = self.slot_mut(id)?;
         let key = s.key;
+        s.live = false;
         let value = s.value.take()?;
-        self.map.remove(&key);
+        self.len -= 1;
         self.free.push(id);
         Some((key, value))
     }
 
+    /// Takes a connection out of the table, leaving its value where it is
+    /// until the slot is used again: the caller reads it in place instead
+    /// of moving a large value out.
+    pub fn release(&mut self, id: SlotId) -> Option<&C> {
+        let s = self.slot(id)?;
+        if !s.live {
+            return None;
+        }
+        let hash = s.hash;
+        self.unlink(id);
+        self.unindex(id, hash);
+        self.len -= 1;
+        self.free.push(id);
+        let s = self.slot_mut(id)?;
+        s.live = false;
+        s.value.as_ref()
+    }
+
+    /// An empty table that allocates nothing, to stand in while the real
+    /// one is borrowed elsewhere; do not use it.
+    pub fn placeholder() -> Self {
+        FlowTable {
+            hasher: ahash::RandomState::with_seeds(0, 0, 0, 0),
+            index: Vec::new(),
+            len: 0,
+            chunks: Vec::new(),
+            free: Vec::new(),
+            lists: [Ends {
+                head: NIL,
+                tail: NIL,
+            }; 2],
+        }
+    }
+
+    /// Every connection with its slot, in no particular order.
+    pub fn ids(&self) -> impl Iterator<Item = (SlotId, &C)> + '_ {
+        self.chunks.iter().enumerate().flat_map(|(n, c)| {
+            c.iter().enumerate().filter_map(move |(i, s)| {
+                let value = s.value.as_ref().filter(|_| s.live)?;
+                Some((((n << CHUNK_BITS) + i) as SlotId, value))
+            })
+        })
+    }
+
     /// Every connection, in no particular order.
     pub fn values(&self) -> impl Iterator<Item = &C> + '_ {
-        self.slots.iter().filter_map(|s| s.value.as_ref())
+        self.ids().map(|(_, c)| c)
     }
 
     /// Takes every connection out, in no particular order.
     pub fn drain(&mut self) -> impl Iterator<Item = (FlowKey, C)> + '_ {
-        self.map.clear();
+        self.index = vec![EMPTY; 64];
+        self.len = 0;
         self.free.clear();
         self.lists = [Ends {
             head: NIL,
             tail: NIL,
         }; 2];
-        self.slots
+        self.chunks
             .drain(..)
+            .flat_map(|c| c.into_iter())
+            .filter(|s| s.live)
             .filter_map(|s| s.value.map(|v| (s.key, v)))
     }
 
@@ -182,10 +448,10 @@ impl<C> FlowTable<C> {
         if ends.tail == NIL {
             ends.tail = id;
         }
-        if let Some(h) = self.slots.get_mut(old_head as usize) {
+        if let Some(h) = self.slot_mut(old_head) {
             h.prev = id;
         }
-        if let Some(s) = self.slots.get_mut(id as usize) {
+        if let Some(s) = self.slot_mut(id) {
             s.list = list;
             s.stamp = stamp;
             s.prev = NIL;
@@ -194,19 +460,34 @@ impl<C> FlowTable<C> {
     }
 
     fn unlink(&mut self, id: SlotId) {
-        let Some(s) = self.slots.get(id as usize) else {
+        let Some(s) = self.slot(id) else {
             return;
         };
         let (prev, next, list) = (s.prev, s.next, s.list);
-        match self.slots.get_mut(prev as usize) {
+        match self.slot_mut(prev) {
             Some(p) => p.next = next,
             None => self.lists[list as usize].head = next,
         }
-        match self.slots.get_mut(next as usize) {
+        match self.slot_mut(next) {
             Some(n) => n.prev = prev,
             None => self.lists[list as usize].tail = prev,
         }
     }
+}
+
+/// A hint to the CPU to bring `p`'s cache line in; never faults, whatever
+/// `p` is.
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching never dereferences in the language's sense and
+    // never faults, even on an invalid address (Intel SDM, PREFETCHh).
+    #[allow(unused_unsafe)]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 #[cfg(test)]
