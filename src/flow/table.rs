@@ -537,4 +537,57 @@ mod tests {
         assert_eq!(t.remove(d), None);
         assert_eq!(t.drain().count(), 1);
     }
+
+    /// The index against a `HashMap` model under random inserts and
+    /// removes, with the hash squeezed to few bits so probe chains collide,
+    /// wrap around the index's end and shift back on removal.
+    #[test]
+    fn index_matches_a_map_under_churn() {
+        let mut t: FlowTable<u32> = FlowTable::new();
+        let mut model = std::collections::HashMap::new();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for step in 0..200_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let k = key((x % 600) as u16);
+            // Few distinct hashes, all homed at the index's end: long chains
+            // that wrap around, and many shifts.
+            let h = KeyHash(u32::MAX - (x >> 20) as u32 % 61);
+            match model.get(&(x % 600)) {
+                Some(&(id, hh)) if step % 3 != 0 => {
+                    assert_eq!(t.find_hashed(&k, hh), Some(id));
+                    assert!(t.remove(id).is_some());
+                    model.remove(&(x % 600));
+                    assert_eq!(t.find_hashed(&k, hh), None);
+                }
+                Some(_) => {}
+                None => {
+                    let id = t.insert_hashed(k, h, step, List::Open, i64::from(step));
+                    model.insert(x % 600, (id, h));
+                }
+            }
+            if step % 10_000 == 0 {
+                for (port, &(id, hh)) in &model {
+                    assert_eq!(t.find_hashed(&key(*port as u16), hh), Some(id));
+                }
+            }
+        }
+        assert_eq!(t.len(), model.len());
+        assert_eq!(t.values().count(), model.len());
+    }
+
+    #[test]
+    fn release_leaves_the_value_readable_until_the_slot_is_reused() {
+        let mut t = FlowTable::new();
+        let a = t.insert(key(1), String::from("a"), List::Closed, 1);
+        assert_eq!(t.release(a).map(String::as_str), Some("a"));
+        assert_eq!(t.get(a), None);
+        assert_eq!(t.find(&key(1)), None);
+        assert_eq!(t.release(a), None);
+        assert_eq!(t.oldest(List::Closed), None);
+        let b = t.insert(key(2), String::from("b"), List::Open, 2);
+        assert_eq!(b, a);
+        assert_eq!(t.ids().count(), 1);
+    }
 }
