@@ -263,6 +263,8 @@ pub struct Analyzer<'s> {
     watch: Option<Watch>,
     /// `--write-streams`.
     export: Option<Exporter>,
+    /// The sweep's list of expired connections (kept for its capacity).
+    due: Vec<(Timestamp, u64, SlotId, EndReason)>,
 }
 
 /// What `finscope show` asks for: a connection by id, or the first one on
@@ -349,6 +351,7 @@ impl<'s> Analyzer<'s> {
             counters: Counters::default(),
             watch: None,
             export: None,
+            due: Vec::new(),
         }
     }
 
@@ -559,10 +562,10 @@ impl<'s> Analyzer<'s> {
             self.hosts
                 .apply(conn, changes, pkt_ts, self.cfg.thresholds.time_wait);
         }
-        let list = if conn.is_finished() {
-            List::Closed
-        } else {
-            List::Open
+        let list = match (conn.is_finished(), conn.was_reset()) {
+            (false, _) => List::Open,
+            (true, false) => List::Closed,
+            (true, true) => List::Reset,
         };
         self.table.touch(id, list, pkt_ts.0);
         Ok(())
@@ -579,11 +582,11 @@ impl<'s> Analyzer<'s> {
         if self.table.len() >= self.cfg.max_connections.max(1) {
             // Make room: the longest-quiet closed connection, else the
             // longest-quiet open one.
-            if let Some((victim, _)) = self
-                .table
-                .oldest(List::Closed)
-                .or_else(|| self.table.oldest(List::Open))
-            {
+            let finished = [List::Closed, List::Reset]
+                .into_iter()
+                .filter_map(|l| self.table.oldest(l))
+                .min_by_key(|&(_, stamp)| stamp);
+            if let Some((victim, _)) = finished.or_else(|| self.table.oldest(List::Open)) {
                 self.end(victim, EndReason::MaxConnections)?;
             }
         }
@@ -632,19 +635,30 @@ impl<'s> Analyzer<'s> {
     }
 
     /// Evicts connections whose time is up at `now`. Each list is in the
-    /// order connections were linked to it; one used since is requeued
-    /// (once per sweep), and the sweep stops at the first connection that
-    /// is neither expired nor used since it was linked. A connection may so
-    /// outlive its expiry by up to one timeout in memory, never in its
+    /// order connections were linked to it and has one timeout; one used
+    /// since is requeued (once per sweep), and the walk stops at the first
+    /// connection that is neither expired nor used since it was linked, so
+    /// it finds every connection whose time is up. A connection may so
+    /// outlive its expiry by up to one sweep in memory, never in its
     /// verdict: it is judged at its expiry time, and a packet for it after
-    /// that starts a new connection (see `packet`).
+    /// that starts a new connection (see `process`).
+    ///
+    /// The expired ones are judged in order of expiry time, then id: an
+    /// order that depends only on the connections, not on how the table
+    /// happened to hold them, so `--threads` reproduces it exactly.
     fn expire(&mut self) -> io::Result<()> {
-        for list in [List::Closed, List::Open] {
+        let mut due = std::mem::take(&mut self.due);
+        due.clear();
+        for list in [List::Closed, List::Reset, List::Open] {
             while let Some((id, stamp)) = self.table.oldest(list) {
                 let Some(c) = self.table.get(id) else { break };
                 let (at, reason) = self.expiry(c);
                 if at <= self.now {
-                    self.end(id, reason)?;
+                    due.push((at, c.id, id, reason));
+                    // Out of the index and lists; the value stays readable
+                    // in its slot until the next insert (none comes before
+                    // the loop below).
+                    self.table.release(id);
                 } else if c.last_seen.0 > stamp {
                     self.table.requeue(id, self.now.0);
                 } else {
@@ -652,7 +666,20 @@ impl<'s> Analyzer<'s> {
                 }
             }
         }
-        Ok(())
+        due.sort_unstable_by_key(|&(at, id, _, _)| (at, id));
+        let mut result = Ok(());
+        let table = std::mem::replace(&mut self.table, FlowTable::placeholder());
+        for &(_, _, slot, reason) in &due {
+            if let Some(conn) = table.released(slot) {
+                result = self.judge(conn, reason);
+                if result.is_err() {
+                    break;
+                }
+            }
+        }
+        self.table = table;
+        self.due = due;
+        result
     }
 
     /// Takes a connection out of the table, judges it and hands it on.

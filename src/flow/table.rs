@@ -25,9 +25,13 @@ const CHUNK: usize = 1 << CHUNK_BITS;
 pub enum List {
     /// Connections still open (or half-open); evicted after the idle timeout.
     Open = 0,
-    /// Connections both of whose ends are done (closed or reset); evicted
+    /// Connections both of whose ends are done, without a reset; evicted
     /// once their TIME-WAIT window has passed.
     Closed = 1,
+    /// Connections ended by a reset; evicted after a shorter linger. A
+    /// list of their own keeps every list's timeout uniform, so a sweep of
+    /// a list's tail finds every connection whose time is up.
+    Reset = 2,
 }
 
 struct Slot<C> {
@@ -79,7 +83,7 @@ pub struct FlowTable<C> {
     len: usize,
     chunks: Vec<Vec<Slot<C>>>,
     free: Vec<SlotId>,
-    lists: [Ends; 2],
+    lists: [Ends; 3],
 }
 
 impl<C> Default for FlowTable<C> {
@@ -106,7 +110,7 @@ impl<C> FlowTable<C> {
             lists: [Ends {
                 head: NIL,
                 tail: NIL,
-            }; 2],
+            }; 3],
         }
     }
 
@@ -406,8 +410,14 @@ impl<C> FlowTable<C> {
             lists: [Ends {
                 head: NIL,
                 tail: NIL,
-            }; 2],
+            }; 3],
         }
+    }
+
+    /// A value [`FlowTable::release`] left in its slot (until the next
+    /// insert), or a live one.
+    pub fn released(&self, id: SlotId) -> Option<&C> {
+        self.slot(id)?.value.as_ref()
     }
 
     /// Every connection with its slot, in no particular order.
@@ -433,7 +443,7 @@ impl<C> FlowTable<C> {
         self.lists = [Ends {
             head: NIL,
             tail: NIL,
-        }; 2];
+        }; 3];
         self.chunks
             .drain(..)
             .flat_map(|c| c.into_iter())
