@@ -85,7 +85,7 @@ _finscope() {
             return 0
             ;;
         finscope__subcmd__analyze)
-            opts="-r -f -c -q -h -V --read --filter --count --format --quiet --all --connections --write-streams --stream-buffer --stream-buffer-total --progress --color --time-wait --stall --fin-retries --idle-timeout --tw-accumulation --cw-accumulation --syn-flood --max-connections --help --version"
+            opts="-r -f -c -j -q -h -V --read --filter --count --threads --format --quiet --all --connections --write-streams --stream-buffer --stream-buffer-total --progress --color --time-wait --stall --fin-retries --idle-timeout --tw-accumulation --cw-accumulation --syn-flood --max-connections --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -112,6 +112,14 @@ _finscope() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -179,7 +187,7 @@ _finscope() {
             return 0
             ;;
         finscope__subcmd__check)
-            opts="-r -f -c -o -h -V --read --filter --count --policy --fail-on --fail-on-kind --allow --max --baseline --write-baseline --tolerance --service-by --format --output --progress --color --time-wait --stall --fin-retries --idle-timeout --tw-accumulation --cw-accumulation --syn-flood --max-connections --help --version"
+            opts="-r -f -c -j -o -h -V --read --filter --count --threads --policy --fail-on --fail-on-kind --allow --max --baseline --write-baseline --tolerance --service-by --format --output --progress --color --time-wait --stall --fin-retries --idle-timeout --tw-accumulation --cw-accumulation --syn-flood --max-connections --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -206,6 +214,14 @@ _finscope() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

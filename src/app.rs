@@ -166,6 +166,7 @@ fn show(args: crate::cli::ShowArgs) -> ExitStatus {
         count: None,
         filter: None,
         write_streams: None,
+        threads: 1,
     };
     let files = [args.file.clone()];
     let (result, watched) = match pipeline::run_watching(&files, cfg, &mut sink, target) {

@@ -51,6 +51,10 @@ impl Config {
                 max_connections,
                 count: a.input.count,
                 filter: a.input.filter,
+                threads: a
+                    .input
+                    .threads
+                    .map_or_else(crate::pipeline::default_threads, usize::from),
                 write_streams: match a.write_streams {
                     Some(dir) => Some(StreamExport {
                         dir,
@@ -328,6 +332,10 @@ impl CheckConfig {
                 max_connections,
                 count: a.input.count,
                 filter: a.input.filter,
+                threads: a
+                    .input
+                    .threads
+                    .map_or_else(crate::pipeline::default_threads, usize::from),
                 write_streams: None,
             },
             policy: Policy {
@@ -412,6 +420,7 @@ impl LiveConfig {
                 // The kernel filters live packets; nothing to do per frame.
                 filter: None,
                 write_streams: None,
+                threads: 1,
             },
         })
     }

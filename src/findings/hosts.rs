@@ -149,13 +149,28 @@ impl HostTracker {
 
     /// Applies a connection's state changes at `at`. `window` is 2MSL.
     pub fn apply(&mut self, c: &Connection, changes: Changes, at: Timestamp, window: i64) {
+        self.apply_to(c.client, c.server, changes, at, window);
+    }
+
+    /// [`HostTracker::apply`] given the connection's two addresses.
+    pub fn apply_to(
+        &mut self,
+        client: SocketAddr,
+        server: SocketAddr,
+        changes: Changes,
+        at: Timestamp,
+        window: i64,
+    ) {
         for dir in [Dir::Client, Dir::Server] {
-            let host = c.addr(dir).ip;
+            let host = match dir {
+                Dir::Client => client.ip,
+                Dir::Server => server.ip,
+            };
             if changes.has(Changes::TIME_WAIT, dir) {
                 // Toward the server: for a client holder that is where its
                 // ephemeral ports run out; a server holder is listed
                 // under its own address.
-                self.time_wait_began(host, c.server, at, window);
+                self.time_wait_began(host, server, at, window);
             }
             if changes.has(Changes::CLOSE_WAIT_IN, dir) {
                 self.close_wait_in(host, at);
@@ -390,13 +405,18 @@ impl HostTracker {
             .map(|r| (r.host, r.toward, r.peak, r.at));
         for (host, toward, peak, at) in tw.chain(cw).chain(retired) {
             let r = raw.entry(host).or_default();
+            // Equal peaks: the earliest (then the lowest address) wins,
+            // whatever order the maps hold them in.
+            let earlier = |old_at: Timestamp, old: Option<SocketAddr>| {
+                peak > 0 && old.is_some_and(|o| (at, toward) < (old_at, Some(o)))
+            };
             match toward {
-                Some(t) if peak > r.tw => {
+                Some(t) if peak > r.tw || (peak == r.tw && earlier(r.tw_at, r.toward)) => {
                     r.tw = peak;
                     r.toward = Some(t);
                     r.tw_at = at;
                 }
-                None if peak > r.cw => {
+                None if peak > r.cw || (peak == r.cw && peak > 0 && at < r.cw_at) => {
                     r.cw = peak;
                     r.cw_at = at;
                 }

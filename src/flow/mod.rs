@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::net::IpAddr;
 
-pub use table::{FlowTable, KeyHash, List, SlotId};
+pub use table::{hash_key, FlowTable, KeyHash, List, SlotId};
 
 /// One end of a TCP connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -95,14 +95,7 @@ impl<C> Default for FlowTable<C> {
 impl<C> FlowTable<C> {
     pub fn new() -> Self {
         FlowTable {
-            // Fixed keys: the same key hashes alike in every run and in
-            // every worker thread (the shard choice uses it too).
-            hasher: ahash::RandomState::with_seeds(
-                0x243f_6a88_85a3_08d3,
-                0x1319_8a2e_0370_7344,
-                0xa409_3822_299f_31d0,
-                0x082e_fa98_ec4e_6c89,
-            ),
+            hasher: HASHER,
             index: vec![EMPTY; 64],
             len: 0,
             chunks: Vec::new(),
@@ -127,7 +120,33 @@ impl<C> FlowTable<C> {
         let h = self.hasher.hash_one(key);
         KeyHash((h ^ (h >> 32)) as u32)
     }
+}
 
+/// Fixed keys: a key hashes alike in every run and in every thread, so the
+/// reading thread of a `--threads` run can pick a key's worker by it.
+const HASHER: ahash::RandomState = ahash::RandomState::with_seeds(
+    0x243f_6a88_85a3_08d3,
+    0x1319_8a2e_0370_7344,
+    0xa409_3822_299f_31d0,
+    0x082e_fa98_ec4e_6c89,
+);
+
+/// A key's hash, as every [`FlowTable`] computes it.
+pub fn hash_key(key: &FlowKey) -> KeyHash {
+    let h = HASHER.hash_one(key);
+    KeyHash((h ^ (h >> 32)) as u32)
+}
+
+impl KeyHash {
+    /// Which of `n` workers owns the key: from the hash's high bits, as the
+    /// table's index uses the low ones (so each worker's table still
+    /// spreads its keys over every cell).
+    pub fn shard(self, n: usize) -> usize {
+        ((u64::from(self.0) * n as u64) >> 32) as usize
+    }
+}
+
+impl<C> FlowTable<C> {
     fn mask(&self) -> usize {
         self.index.len() - 1
     }
@@ -402,7 +421,7 @@ impl<C> FlowTable<C> {
     /// one is borrowed elsewhere; do not use it.
     pub fn placeholder() -> Self {
         FlowTable {
-            hasher: ahash::RandomState::with_seeds(0, 0, 0, 0),
+            hasher: HASHER,
             index: Vec::new(),
             len: 0,
             chunks: Vec::new(),

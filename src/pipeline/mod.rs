@@ -8,6 +8,10 @@
 
 use std::io;
 
+mod parallel;
+pub use parallel::default_threads;
+use parallel::{Relay, What};
+
 use crate::capture::{CaptureError, Merge, Precision, RawPacket, Timestamp};
 use crate::conn::{Connection, EndReason, Event, TcpState};
 use crate::decode::{self, Skip};
@@ -39,7 +43,30 @@ pub struct Prepared<'a> {
     captured_all: bool,
 }
 
-impl Prepared<'_> {
+impl<'a> Prepared<'a> {
+    /// Decodes a frame and finds its key and the key's hash.
+    fn of(pkt: &RawPacket<'a>) -> Self {
+        let seg = decode::decode(pkt.linktype, pkt.data);
+        let (key, side, hash) = match &seg {
+            Ok(seg) => {
+                let (key, side) = FlowKey::of_segment(seg);
+                (Some(key), side, crate::flow::hash_key(&key))
+            }
+            Err(_) => (None, crate::flow::KeySide::Lo, crate::flow::KeyHash(0)),
+        };
+        let captured_all = seg
+            .as_ref()
+            .is_ok_and(|s| s.payload.len() as u64 >= u64::from(s.payload_len));
+        Prepared {
+            ts: pkt.ts,
+            seg,
+            key,
+            side,
+            hash,
+            captured_all,
+        }
+    }
+
     /// The same packet without its payload bytes, which only
     /// `--write-streams` needs; the payload's captured length is kept.
     fn detach(self) -> Prepared<'static> {
@@ -78,6 +105,10 @@ pub struct AnalysisConfig {
     pub filter: Option<String>,
     /// `--write-streams`: export each connection's byte streams.
     pub write_streams: Option<StreamExport>,
+    /// `--threads`: workers that share the connections out by flow hash
+    /// (1: the single-threaded loop). Reading a file, without `-f`,
+    /// `--write-streams` or `show`, uses them; the output is the same.
+    pub threads: usize,
 }
 
 /// Where and with how much buffer `--write-streams` works.
@@ -193,6 +224,7 @@ impl Default for AnalysisConfig {
             count: None,
             filter: None,
             write_streams: None,
+            threads: 1,
         }
     }
 }
@@ -265,6 +297,21 @@ pub struct Analyzer<'s> {
     export: Option<Exporter>,
     /// The sweep's list of expired connections (kept for its capacity).
     due: Vec<(Timestamp, u64, SlotId, EndReason)>,
+    /// A worker of a `--threads` run: what would go to the host tracker
+    /// and the sink goes here instead, for the merging thread.
+    relay: Option<Relay>,
+    /// Where in the packet's handling the analysis is (orders what a
+    /// worker relays).
+    phase: Phase,
+}
+
+/// When, within one frame, a connection ends: in the sweep before the
+/// packet, while handling the packet, or at the end of the capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Sweep = 0,
+    Packet = 1,
+    CaptureEnd = 2,
 }
 
 /// What `finscope show` asks for: a connection by id, or the first one on
@@ -352,6 +399,8 @@ impl<'s> Analyzer<'s> {
             watch: None,
             export: None,
             due: Vec::new(),
+            relay: None,
+            phase: Phase::Packet,
         }
     }
 
@@ -391,27 +440,11 @@ impl<'s> Analyzer<'s> {
     /// (and calls [`Analyzer::prefetch`] in between) so finds the table's
     /// memory in cache instead of waiting for it twice per packet.
     pub fn prepare<'a>(&self, pkt: &RawPacket<'a>) -> Prepared<'a> {
-        let seg = decode::decode(pkt.linktype, pkt.data);
-        let (key, side, hash) = match &seg {
-            Ok(seg) => {
-                let (key, side) = FlowKey::of_segment(seg);
-                let hash = self.table.hash(&key);
-                self.table.prefetch_cell(hash);
-                (Some(key), side, hash)
-            }
-            Err(_) => (None, crate::flow::KeySide::Lo, crate::flow::KeyHash(0)),
-        };
-        let captured_all = seg
-            .as_ref()
-            .is_ok_and(|s| s.payload.len() as u64 >= u64::from(s.payload_len));
-        Prepared {
-            ts: pkt.ts,
-            seg,
-            key,
-            side,
-            hash,
-            captured_all,
+        let p = Prepared::of(pkt);
+        if p.key.is_some() {
+            self.table.prefetch_cell(p.hash);
         }
+        p
     }
 
     /// The second step of the lookahead: fetches the connection a prepared
@@ -451,21 +484,47 @@ impl<'s> Analyzer<'s> {
         let (seg, key) = match (seg, key) {
             (Ok(seg), Some(key)) => (seg, key),
             (Err(skip), _) => {
-                if let Some(n) = self.counters.not_decoded.get_mut(skip.index()) {
-                    *n += 1;
-                }
-                if let Skip::UnsupportedLinktype(lt) = skip {
-                    if !self.counters.unsupported_linktypes.contains(&lt)
-                        && self.counters.unsupported_linktypes.len() < 16
-                    {
-                        self.counters.unsupported_linktypes.push(lt);
-                    }
-                }
+                parallel::count_skip(&mut self.counters, skip);
                 return Ok(());
             }
             (Ok(_), None) => return Ok(()),
         };
-        let pkt_ts = ts;
+        self.track(seg, key, side, hash, captured_all, ts)
+    }
+
+    /// A worker's share of a packet in a `--threads` run: the reading
+    /// thread did the per-packet bookkeeping ([`Analyzer::process`]'s
+    /// first half) and says which frame this is and what the capture time
+    /// is; this worker owns the packet's connection.
+    fn shard_packet(&mut self, frame: u64, now: Timestamp, p: Prepared<'_>) -> io::Result<()> {
+        self.frame = frame;
+        self.now = self.now.max(now);
+        match (p.seg, p.key) {
+            (Ok(seg), Some(key)) => self.track(seg, key, p.side, p.hash, p.captured_all, p.ts),
+            _ => Ok(()),
+        }
+    }
+
+    /// A worker's sweep, at the same frame and capture time as the
+    /// single-threaded loop would sweep.
+    fn shard_sweep(&mut self, frame: u64, now: Timestamp) -> io::Result<()> {
+        self.frame = frame;
+        self.now = self.now.max(now);
+        self.last_sweep = self.now;
+        self.expire()
+    }
+
+    /// The packet's effect on its connection: find (or start) it, update
+    /// it, move it between lists.
+    fn track(
+        &mut self,
+        seg: decode::Segment<'_>,
+        key: FlowKey,
+        side: crate::flow::KeySide,
+        hash: crate::flow::KeyHash,
+        captured_all: bool,
+        pkt_ts: Timestamp,
+    ) -> io::Result<()> {
         self.counters.tcp_packets += 1;
         let at = Event {
             ts: pkt_ts,
@@ -555,12 +614,32 @@ impl<'s> Analyzer<'s> {
         }
         if conn.half_open && (conn.established.is_some() || conn.is_finished()) {
             conn.half_open = false;
-            self.hosts.half_open_out(conn.server);
+            match self.relay.as_mut() {
+                Some(r) => r.push(self.frame, Phase::Packet, What::HalfOpenOut(conn.server)),
+                None => self.hosts.half_open_out(conn.server),
+            }
         }
         let changes = conn.take_changes();
         if !changes.is_empty() {
-            self.hosts
-                .apply(conn, changes, pkt_ts, self.cfg.thresholds.time_wait);
+            match self.relay.as_mut() {
+                Some(r) => r.push(
+                    self.frame,
+                    Phase::Packet,
+                    What::Changes {
+                        client: conn.client,
+                        server: conn.server,
+                        changes,
+                        at: pkt_ts,
+                    },
+                ),
+                None => self.hosts.apply_to(
+                    conn.client,
+                    conn.server,
+                    changes,
+                    pkt_ts,
+                    self.cfg.thresholds.time_wait,
+                ),
+            }
         }
         let list = match (conn.is_finished(), conn.was_reset()) {
             (false, _) => List::Open,
@@ -592,9 +671,20 @@ impl<'s> Analyzer<'s> {
         }
         let mut conn = Connection::new(self.next_id, key, side, seg, at);
         // A pure SYN opens a half-open connection toward the server.
-        if seg.flags.syn() && !seg.flags.ack() {
-            conn.half_open = true;
-            self.hosts.half_open_in(conn.server, at.ts);
+        let half_open = seg.flags.syn() && !seg.flags.ack();
+        conn.half_open = half_open;
+        match self.relay.as_mut() {
+            Some(r) => r.push(
+                self.frame,
+                Phase::Packet,
+                What::Start {
+                    local: conn.id,
+                    server: conn.server,
+                    half_open_at: half_open.then_some(at.ts),
+                },
+            ),
+            None if half_open => self.hosts.half_open_in(conn.server, at.ts),
+            None => {}
         }
         self.next_id += 1;
         self.counters.connections += 1;
@@ -668,6 +758,7 @@ impl<'s> Analyzer<'s> {
         }
         due.sort_unstable_by_key(|&(at, id, _, _)| (at, id));
         let mut result = Ok(());
+        self.phase = Phase::Sweep;
         let table = std::mem::replace(&mut self.table, FlowTable::placeholder());
         for &(_, _, slot, reason) in &due {
             if let Some(conn) = table.released(slot) {
@@ -679,6 +770,7 @@ impl<'s> Analyzer<'s> {
         }
         self.table = table;
         self.due = due;
+        self.phase = Phase::Packet;
         result
     }
 
@@ -720,6 +812,18 @@ impl<'s> Analyzer<'s> {
         reason: EndReason,
         judged_at: Timestamp,
     ) -> io::Result<()> {
+        if let Some(r) = self.relay.as_mut() {
+            r.push(
+                self.frame,
+                self.phase,
+                What::End {
+                    judged_at,
+                    reason,
+                    conn: Box::new(conn.clone()),
+                },
+            );
+            return Ok(());
+        }
         self.hosts.connection_ended(conn);
         if conn.half_open {
             self.hosts.half_open_out(conn.server);
@@ -781,20 +885,33 @@ impl<'s> Analyzer<'s> {
         self.finish_with(files, None)
     }
 
+    /// Judges every connection still in the table at the capture's end,
+    /// in id order.
+    fn end_all(&mut self) -> io::Result<()> {
+        let mut table = std::mem::replace(&mut self.table, FlowTable::placeholder());
+        let mut rest: Vec<(u64, SlotId)> = table.ids().map(|(s, c)| (c.id, s)).collect();
+        rest.sort_unstable();
+        self.phase = Phase::CaptureEnd;
+        let mut result = Ok(());
+        for (_, slot) in rest {
+            if let Some(c) = table.release(slot) {
+                result = self.emit(c, EndReason::CaptureEnd, self.now);
+                if result.is_err() {
+                    break;
+                }
+            }
+        }
+        self.table = table;
+        result
+    }
+
     /// [`Analyzer::finish`] with what a live capture adds to the summary.
     pub fn finish_with(
         mut self,
         files: Vec<crate::report::FileSummary>,
         live: Option<crate::report::LiveSummary>,
     ) -> io::Result<Counters> {
-        let mut table = std::mem::replace(&mut self.table, FlowTable::placeholder());
-        let mut rest: Vec<(u64, SlotId)> = table.ids().map(|(s, c)| (c.id, s)).collect();
-        rest.sort_unstable();
-        for (_, slot) in rest {
-            if let Some(c) = table.release(slot) {
-                self.emit(c, EndReason::CaptureEnd, self.now)?;
-            }
-        }
+        self.end_all()?;
         let host_findings = self.hosts.findings(&self.cfg.thresholds, self.precision);
         for f in &host_findings {
             self.counters.count(f);
@@ -852,6 +969,12 @@ pub fn run_sources(
     sink: &mut dyn Sink,
     progress: &mut dyn FnMut(u64),
 ) -> Result<RunResult, RunError> {
+    // An explicit --max-connections asks for one table's exact eviction
+    // order, which workers with a share of the cap each cannot give.
+    let default_cap = cfg.max_connections == AnalysisConfig::default().max_connections;
+    if cfg.threads > 1 && default_cap && cfg.filter.is_none() && cfg.write_streams.is_none() {
+        return parallel::run_threaded(sources, cfg.clone(), sink, progress, cfg.threads);
+    }
     run_sources_watching(sources, cfg, sink, progress, None).map(|(r, _)| r)
 }
 

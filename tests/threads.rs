@@ -1,0 +1,192 @@
+//! `--threads N` gives the same output as one thread, byte for byte: on
+//! every testdata capture, on all of them merged into one stream, on
+//! Zeek's traces (when `../shared` is there), and on a capture whose
+//! connections end in every way at once (TIME-WAIT reuse, resets expiring
+//! in the same sweep as closes, connections open at the end).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+fn output(files: &[PathBuf], format: &str, threads: &str, extra: &[&str]) -> Vec<u8> {
+    let mut args = vec!["analyze", "--format", format, "--threads", threads];
+    args.extend_from_slice(extra);
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    args.extend(names.iter().map(String::as_str));
+    let out = common::run(&args);
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(2),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn captures(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("directory lists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn assert_same(files: &[PathBuf], extra: &[&str]) {
+    for format in ["jsonl", "json", "csv"] {
+        let one = output(files, format, "1", extra);
+        assert!(!one.is_empty(), "{files:?}: no output");
+        for n in ["2", "3", "5"] {
+            let many = output(files, format, n, extra);
+            assert!(
+                one == many,
+                "{files:?} --format {format} --threads {n} differs from one thread:\n{}",
+                first_difference(&one, &many)
+            );
+        }
+    }
+}
+
+fn first_difference(a: &[u8], b: &[u8]) -> String {
+    let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        if x != y {
+            return format!("line {}:\n  1: {x}\n  N: {y}", i + 1);
+        }
+    }
+    format!("lengths {} and {}", a.len(), b.len())
+}
+
+#[test]
+fn each_testdata_capture_reads_the_same_on_any_number_of_threads() {
+    for f in captures(&common::testdata("")) {
+        assert_same(&[f], &[]);
+    }
+}
+
+#[test]
+fn all_testdata_merged_reads_the_same_on_any_number_of_threads() {
+    // One stream of every scenario: many connections spread over the
+    // workers, sweeps that expire connections of several workers at once,
+    // and host aggregates fed from all of them.
+    let files = captures(&common::testdata(""));
+    assert!(files.len() > 20);
+    assert_same(&files, &["--time-wait", "2s", "--idle-timeout", "5s"]);
+    // The table (with host rows) too.
+    let one = output(&files, "table", "1", &["--all", "--connections"]);
+    let two = output(&files, "table", "2", &["--all", "--connections"]);
+    assert_eq!(String::from_utf8_lossy(&one), String::from_utf8_lossy(&two));
+}
+
+#[test]
+fn a_capture_with_every_ending_reads_the_same_on_any_number_of_threads() {
+    // Crafted: 400 connections on 40 4-tuples, so most SYNs reuse a tuple
+    // (some in TIME-WAIT), with resets, half-closes and connections left
+    // open, interleaved so that sweeps expire several at once.
+    use common::{seg, Seg};
+    let dir = tempdir();
+    let path = dir.join("mix.pcap");
+    let mut conns: Vec<Vec<Seg>> = Vec::new();
+    for i in 0..400u32 {
+        let port = 40_000 + (i % 40) as u16;
+        let isn = 1000 + i * 100_000;
+        let mut s = vec![
+            seg(true, 0x02, isn, 0, 0),
+            seg(false, 0x12, 7, isn + 1, 0),
+            seg(true, 0x10, isn + 1, 8, 0),
+            seg(true, 0x18, isn + 1, 8, 10),
+        ];
+        match i % 4 {
+            0 => s.extend([
+                seg(true, 0x11, isn + 11, 8, 0),
+                seg(false, 0x11, 8, isn + 12, 0),
+                seg(true, 0x10, isn + 12, 9, 0),
+            ]),
+            1 => s.push(seg(false, 0x14, 8, isn + 11, 0)),
+            2 => s.extend([
+                seg(true, 0x11, isn + 11, 8, 0),
+                seg(false, 0x10, 8, isn + 12, 0),
+            ]),
+            _ => {}
+        }
+        conns.push(
+            s.into_iter()
+                .map(|x| Seg {
+                    port,
+                    gap_ms: 7,
+                    ..x
+                })
+                .collect(),
+        );
+    }
+    // Eight connections at a time, their packets dealt round-robin (the
+    // next eight reuse the same tuples some 50 ms to 1 s later).
+    let mut segs = Vec::new();
+    for group in conns.chunks(8) {
+        let longest = group.iter().map(Vec::len).max().unwrap_or(0);
+        for k in 0..longest {
+            segs.extend(group.iter().filter_map(|c| c.get(k).copied()));
+        }
+    }
+    let bytes = common::crafted_pcap(&segs);
+    std::fs::write(&path, bytes).expect("writes");
+    assert_same(
+        std::slice::from_ref(&path),
+        &["--time-wait", "1s", "--idle-timeout", "3s"],
+    );
+    let report = common::analyze(path.to_str().unwrap(), &["--threads", "3"]);
+    assert_eq!(report.connections.len(), 400);
+    let ids: Vec<u64> = report.connections.iter().map(|c| c.id).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        (1..=400).collect::<Vec<u64>>(),
+        "ids 1..=400, each once"
+    );
+}
+
+#[test]
+fn zeek_traces_read_the_same_on_any_number_of_threads() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/zeek/traces");
+    if !dir.is_dir() {
+        println!(
+            "SKIPPED: {} is absent (it sits beside the checkout in CI)",
+            dir.display()
+        );
+        return;
+    }
+    let mut files = Vec::new();
+    let mut stack = vec![dir];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("lists").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .extension()
+                .is_some_and(|x| x == "pcap" || x == "pcapng" || x == "trace")
+            {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(!files.is_empty());
+    for f in &files {
+        let one = output(std::slice::from_ref(f), "jsonl", "1", &[]);
+        let two = output(std::slice::from_ref(f), "jsonl", "2", &[]);
+        assert!(
+            one == two,
+            "{}: --threads 2 differs:\n{}",
+            f.display(),
+            first_difference(&one, &two)
+        );
+    }
+}
+
+fn tempdir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("finscope-threads-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
