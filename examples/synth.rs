@@ -5,11 +5,14 @@
 //!
 //! Defaults: 200000 connections, 2000 open at once, packets on average
 //! GAP_US = 10 µs apart. Each connection is a
-//! handshake, a request, 1-8 MTU-sized response segments (ACKed every
-//! second one), and one of: graceful close by the client or the server, a
-//! three-packet close, a RST abort, a half-close with data after the FIN, a
-//! lost final ACK (FIN retransmitted), or a data segment lost and
-//! retransmitted before a graceful close.
+//! handshake, a request, 1-2 MTU-sized response segments (ACKed every
+//! second one) or, one in 500, a bulk transfer of 100-300 segments (MTU
+//! and TSO-sized, one lost and retransmitted), and one of: graceful close
+//! by the client or the server, a three-packet close, a RST abort, a
+//! half-close with data after the FIN, a lost final ACK (FIN
+//! retransmitted), or a data segment lost and retransmitted before a
+//! graceful close. One connection in 25 reopens the 4-tuple of one that
+//! closed moments before, while its TIME-WAIT still holds (RFC 6191).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -71,12 +74,22 @@ fn script(rng: &mut Rng) -> Vec<Pkt> {
     p.push(c(PSH | ACK, cs, ss, req));
     cs = cs.wrapping_add(req);
     p.push(s(ACK, ss, cs, 0));
-    let segments = 1 + rng.below(8) as u32;
+    // Most responses are short; one connection in 500 is a bulk transfer
+    // of 100-300 segments, half of them TSO/GRO super-segments of up to
+    // 45 MSS as a capture on the sending host shows them.
+    let bulk = rng.below(500) == 0;
+    let segments = if bulk {
+        100 + rng.below(200) as u32
+    } else {
+        1 + rng.below(2) as u32
+    };
     let variant = rng.below(100);
-    let lose = variant >= 90 && segments > 1;
+    let lose = (variant >= 90 || bulk) && segments > 1;
     for i in 0..segments {
         let len = if i + 1 == segments {
             1 + rng.below(u64::from(MSS)) as u32
+        } else if bulk && i % 2 == 1 {
+            MSS * (2 + rng.below(44) as u32)
         } else {
             MSS
         };
@@ -216,16 +229,27 @@ fn main() -> std::io::Result<()> {
     let mut packets = 0u64;
     let mut ts_us: u64 = 1_795_000_000_000_000;
     let mut open: Vec<Conn> = Vec::with_capacity(concurrency);
+    // 4-tuples of connections that just closed, for TIME-WAIT reuse.
+    let mut recent: Vec<([u8; 4], [u8; 4], u16)> = Vec::new();
     let mut buf = Vec::with_capacity(128);
     while started < total || !open.is_empty() {
         while open.len() < concurrency && started < total {
             let n = started;
             started += 1;
+            let (client, server, sport) = match recent.pop() {
+                // TIME-WAIT reuse: a closed connection's 4-tuple again.
+                Some(t) if rng.below(25) == 0 => t,
+                _ => (
+                    [10, (n >> 16) as u8 & 0x7f, (n >> 8) as u8, n as u8],
+                    [10, 200, 0, 1 + (rng.below(16) as u8)],
+                    // Ports cycle so 4-tuples are reused by later connections.
+                    1024 + (n / 8_000_000) as u16 + (rng.below(60_000) as u16),
+                ),
+            };
             open.push(Conn {
-                client: [10, (n >> 16) as u8 & 0x7f, (n >> 8) as u8, n as u8],
-                server: [10, 200, 0, 1 + (rng.below(16) as u8)],
-                // Ports cycle so 4-tuples are reused by later connections.
-                sport: 1024 + (n / 8_000_000) as u16 + (rng.below(60_000) as u16),
+                client,
+                server,
+                sport,
                 packets: script(&mut rng),
                 next: 0,
                 ip_id: rng.next() as u16,
@@ -246,7 +270,10 @@ fn main() -> std::io::Result<()> {
         packets += 1;
         ts_us += 1 + rng.below(2 * gap);
         if conn.next == conn.packets.len() {
-            open.swap_remove(i);
+            let done = open.swap_remove(i);
+            if recent.len() < 64 {
+                recent.push((done.client, done.server, done.sport));
+            }
         }
     }
     out.flush()?;

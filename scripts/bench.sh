@@ -1,47 +1,81 @@
 #!/usr/bin/env bash
-# Whole-process benchmark: generates a synthetic capture (examples/synth.rs)
-# and times finscope on it (wall time, packets/s, peak RSS), once as given
-# and once four times longer to show memory stays flat. When tshark or
-# tcptrace are installed they run on the same file for comparison.
+# Whole-process benchmark, one command:
 #
-#   scripts/bench.sh [CONNECTIONS] [GAP_US]      (defaults: 200000 50)
+#   scripts/bench.sh [CONNECTIONS] [GAP_US]      (defaults: 500000 40)
+#
+# Generates a synthetic capture with examples/synth.rs (CONNECTIONS short
+# connections, 2000 open at once, bulk TSO transfers with loss, TIME-WAIT
+# reuse; about 5.9M packets at the defaults), then in one run, on the same
+# file: finscope on one thread and on every core (best of 3 each), a plain
+# libpcap read (tcpdump -r FILE -w /dev/null: the floor any libpcap-based
+# tool sits on), tshark -z conv,tcp and tcptrace -l when installed (once
+# each: they take a minute). Then finscope again on the same traffic four
+# times longer, to show memory stays flat. Prints wall time, packets/s, peak
+# RSS and each run's time relative to finscope on one thread, as a Markdown
+# table. Install the others with: apt-get install tcpdump tshark tcptrace
 set -euo pipefail
 cd "$(dirname "$0")/.."
-conns=${1:-200000}
-gap=${2:-50}
+conns=${1:-500000}
+gap=${2:-40}
 dir=${BENCH_DIR:-$(mktemp -d)}
+cores=$(nproc)
 cargo build --release --quiet --example synth
 cargo build --release --quiet
 bin=target/release/finscope
 
-measure() { # label command... → "label wall_s peak_kb"
-    local label=$1
+# measure LABEL CMD... → sets wall and rss (KB); output to /dev/null.
+measure() {
     shift
-    /usr/bin/time -o "$dir/time.txt" -f "%e %M" "$@" >/dev/null 2>&1 || true
-    echo "$label $(tail -1 "$dir/time.txt")"
+    /usr/bin/time -o "$dir/time.txt" -f "%e %M" "$@" >/dev/null 2>"$dir/stderr.txt" || true
+    read -r wall rss < <(tail -1 "$dir/time.txt")
+}
+best_of_3() {
+    local bw="" br=""
+    for _ in 1 2 3; do
+        measure "$@"
+        if [ -z "$bw" ] || awk "BEGIN{exit !($wall < $bw)}"; then bw=$wall br=$rss; fi
+    done
+    wall=$bw rss=$br
+}
+base=""
+row() { # label packets
+    local pps ratio
+    pps=$(awk "BEGIN{printf \"%.2f M\", $2/$wall/1e6}")
+    if [ -z "$base" ]; then base=$wall; fi
+    ratio=$(awk "BEGIN{printf \"%.1fx\", $wall/$base}")
+    printf "| %s | %s | %s | %s | %s MB | %s |\n" "$1" "$(printf "%'d" "$2")" "$wall" "$pps" "$(awk "BEGIN{printf \"%.0f\", $rss/1024}")" "$ratio"
 }
 
-printf "%-28s %12s %10s %12s %10s\n" run packets "wall s" "packets/s" "peak MB"
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $cores cores, $(uname -sr)"
+echo
+echo "| run | packets | wall s | packets/s | peak RSS | time vs finscope -j 1 |"
+echo "|---|---:|---:|---:|---:|---:|"
 for scale in 1 4; do
     f="$dir/synth-$scale.pcap"
     target/release/examples/synth "$f" $((conns * scale)) 2000 "$gap" 2>"$dir/synth.log"
     packets=$(grep -o '[0-9]* packets' "$dir/synth.log" | cut -d' ' -f1)
-    best=""
-    for _ in 1 2 3; do
-        read -r _ wall rss < <(measure finscope "$bin" analyze --format jsonl "$f")
-        if [ -z "$best" ] || awk "BEGIN{exit !($wall < ${best%% *})}"; then best="$wall $rss"; fi
-    done
-    read -r wall rss <<<"$best"
-    printf "%-28s %12s %10s %12.0f %10.0f\n" "finscope jsonl (${scale}x)" "$packets" "$wall" "$(awk "BEGIN{print $packets/$wall}")" "$(awk "BEGIN{print $rss/1024}")"
+    tag=""
+    [ "$scale" = 1 ] || tag=", 4x longer"
+    best_of_3 x "$bin" analyze --format jsonl --threads 1 "$f"
+    row "finscope \`--format jsonl -j 1\`$tag" "$packets"
+    if [ "$cores" -gt 1 ]; then
+        best_of_3 x "$bin" analyze --format jsonl --threads "$cores" "$f"
+        row "finscope \`--format jsonl -j $cores\`$tag" "$packets"
+    fi
     if [ "$scale" = 1 ]; then
+        if command -v tcpdump >/dev/null; then
+            best_of_3 x tcpdump -r "$f" -w /dev/null
+            row "libpcap read (\`tcpdump -r F -w /dev/null\`)" "$packets"
+        fi
         if command -v tshark >/dev/null; then
-            read -r _ wall rss < <(measure tshark tshark -n -q -r "$f" -z conv,tcp)
-            printf "%-28s %12s %10s %12.0f %10.0f\n" "tshark -z conv,tcp" "$packets" "$wall" "$(awk "BEGIN{print $packets/$wall}")" "$(awk "BEGIN{print $rss/1024}")"
+            measure x tshark -n -q -r "$f" -z conv,tcp
+            row "tshark \`-q -z conv,tcp\`" "$packets"
         fi
         if command -v tcptrace >/dev/null; then
-            read -r _ wall rss < <(measure tcptrace tcptrace -l "$f")
-            printf "%-28s %12s %10s %12.0f %10.0f\n" "tcptrace -l" "$packets" "$wall" "$(awk "BEGIN{print $packets/$wall}")" "$(awk "BEGIN{print $rss/1024}")"
+            measure x tcptrace -l "$f"
+            row "tcptrace \`-l\`" "$packets"
         fi
     fi
+    rm -f "$f"
 done
 [ -n "${BENCH_DIR:-}" ] || rm -rf "$dir"
