@@ -147,6 +147,93 @@ fn a_capture_with_every_ending_reads_the_same_on_any_number_of_threads() {
 }
 
 #[test]
+fn a_retry_after_a_refused_syn_names_the_time_wait_two_connections_back() {
+    // On each of 30 tuples: a connection the server closes first (it holds
+    // TIME-WAIT), a SYN it refuses with RST, and a retry that it accepts.
+    // The retry's SYN ran into the first connection's TIME-WAIT (the
+    // refused attempt passed it on), so its finding names the connection
+    // two back, which a worker knows by its own id only.
+    use common::{seg, Seg};
+    let dir = tempdir();
+    let path = dir.join("retry.pcap");
+    let mut tuples: Vec<Vec<Seg>> = Vec::new();
+    for i in 0..30u32 {
+        let a = 10_000 + i * 1_000_000;
+        let (b, c) = (a + 300_000, a + 600_000);
+        let s = vec![
+            seg(true, 0x02, a, 0, 0),
+            seg(false, 0x12, 5000, a + 1, 0),
+            seg(true, 0x10, a + 1, 5001, 0),
+            seg(false, 0x11, 5001, a + 1, 0),
+            seg(true, 0x10, a + 1, 5002, 0),
+            seg(true, 0x11, a + 1, 5002, 0),
+            seg(false, 0x10, 5002, a + 2, 0),
+            seg(true, 0x02, b, 0, 0),
+            seg(false, 0x14, 0, b + 1, 0),
+            seg(true, 0x02, c, 0, 0),
+            seg(false, 0x12, 9000, c + 1, 0),
+            seg(true, 0x10, c + 1, 9001, 0),
+            seg(true, 0x11, c + 1, 9001, 0),
+            seg(false, 0x11, 9001, c + 2, 0),
+            seg(true, 0x10, c + 2, 9002, 0),
+        ];
+        let port = 30_000 + i as u16;
+        tuples.push(s.into_iter().map(|x| Seg { port, ..x }).collect());
+    }
+    let mut segs = Vec::new();
+    for k in 0..15 {
+        segs.extend(tuples.iter().filter_map(|t| t.get(k).copied()));
+    }
+    std::fs::write(&path, common::crafted_pcap(&segs)).expect("writes");
+    assert_same(std::slice::from_ref(&path), &[]);
+    let report = common::analyze(path.to_str().unwrap(), &["--threads", "2"]);
+    assert_eq!(report.connections.len(), 90);
+    let reuses = report.findings_of("syn-on-time-wait");
+    assert_eq!(
+        reuses.len(),
+        60,
+        "the refused SYN and the retry, on each tuple"
+    );
+    // Each retry names the first connection on its tuple, not the refused
+    // one just before it.
+    let client_of = |id: u64| {
+        report
+            .connections
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| (c.client.clone(), c.first_seen.clone()))
+            .expect("the named connection is reported")
+    };
+    let mut retries = 0;
+    for f in reuses {
+        let me = f.connection.expect("a connection finding");
+        let named = f.evidence["time_wait_connection"]
+            .as_u64()
+            .expect("names one");
+        let (mine, _) = client_of(me);
+        let (theirs, _) = client_of(named);
+        assert_eq!(mine, theirs, "the same tuple");
+        let refused_between = report
+            .connections
+            .iter()
+            .filter(|c| c.client == mine && c.id > named && c.id < me)
+            .count();
+        if refused_between == 1 {
+            retries += 1;
+            assert_eq!(
+                report
+                    .connections
+                    .iter()
+                    .find(|c| c.id == named)
+                    .map(|c| c.teardown.as_str()),
+                Some("graceful")
+            );
+        }
+    }
+    assert_eq!(retries, 30, "every retry names the connection two back");
+}
+
+#[test]
 fn zeek_traces_read_the_same_on_any_number_of_threads() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/zeek/traces");
     if !dir.is_dir() {

@@ -22,6 +22,25 @@ pub enum Prior {
     },
 }
 
+impl Prior {
+    /// The earlier connection on the 4-tuple this names (by its id).
+    pub fn connection(&self) -> u64 {
+        match self {
+            Prior::TimeWait(p) => p.id,
+            Prior::OpenTuple { id, .. } => *id,
+        }
+    }
+
+    /// Renames that connection (its id as the whole run numbers it, where
+    /// a worker of a `--threads` run only knew its own).
+    pub fn set_connection(&mut self, id: u64) {
+        match self {
+            Prior::TimeWait(p) => p.id = id,
+            Prior::OpenTuple { id: old, .. } => *old = id,
+        }
+    }
+}
+
 /// How a holder of TIME-WAIT answered a SYN reopening its 4-tuple.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReuseOutcome {

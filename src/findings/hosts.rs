@@ -18,6 +18,25 @@ use crate::flow::SocketAddr;
 /// counted as untracked so memory stays bounded.
 const MAX_KEYS: usize = 100_000;
 
+/// What the pipeline tells the host tracker while connections run (their
+/// ends come through [`HostTracker::connection_ended`]).
+#[derive(Debug, Clone, Copy)]
+pub enum HostEvent {
+    /// A connection toward `server` began with a pure SYN.
+    HalfOpenIn { server: SocketAddr, at: Timestamp },
+    /// A half-open connection toward `server` completed its handshake or
+    /// finished.
+    HalfOpenOut { server: SocketAddr },
+    /// Endpoint state changes ([`Changes`]) of the connection between
+    /// `client` and `server`.
+    Changes {
+        client: SocketAddr,
+        server: SocketAddr,
+        changes: Changes,
+        at: Timestamp,
+    },
+}
+
 #[derive(Debug, Default)]
 struct TimeWaitPile {
     /// TIME-WAITs running now (each ends when its entry in
@@ -147,13 +166,23 @@ impl HostTracker {
         }
     }
 
-    /// Applies a connection's state changes at `at`. `window` is 2MSL.
-    pub fn apply(&mut self, c: &Connection, changes: Changes, at: Timestamp, window: i64) {
-        self.apply_to(c.client, c.server, changes, at, window);
+    /// Takes one event. `window` is 2MSL.
+    pub fn record(&mut self, ev: HostEvent, window: i64) {
+        match ev {
+            HostEvent::HalfOpenIn { server, at } => self.half_open_in(server, at),
+            HostEvent::HalfOpenOut { server } => self.half_open_out(server),
+            HostEvent::Changes {
+                client,
+                server,
+                changes,
+                at,
+            } => self.apply(client, server, changes, at, window),
+        }
     }
 
-    /// [`HostTracker::apply`] given the connection's two addresses.
-    pub fn apply_to(
+    /// Applies the state changes of the connection between `client` and
+    /// `server` at `at`.
+    fn apply(
         &mut self,
         client: SocketAddr,
         server: SocketAddr,
@@ -210,7 +239,7 @@ impl HostTracker {
 
     /// A connection toward `server` began with a SYN (RFC 9293 §3.5: it is
     /// half-open until the handshake completes).
-    pub fn half_open_in(&mut self, server: SocketAddr, at: Timestamp) {
+    fn half_open_in(&mut self, server: SocketAddr, at: Timestamp) {
         if self.half_open.len() >= MAX_KEYS && !self.half_open.contains_key(&server) {
             self.untracked += 1;
             return;
@@ -226,7 +255,7 @@ impl HostTracker {
 
     /// A half-open connection completed its handshake or left the table.
     /// Servers whose count falls to zero below the threshold are forgotten.
-    pub fn half_open_out(&mut self, server: SocketAddr) {
+    fn half_open_out(&mut self, server: SocketAddr) {
         let Some(pile) = self.half_open.get_mut(&server) else {
             return;
         };

@@ -78,7 +78,6 @@ pub struct KeyHash(pub u32);
 /// and one slot, two cache lines that [`FlowTable::prefetch_cell`] and
 /// [`FlowTable::prefetch_slot`] can bring in ahead of time.
 pub struct FlowTable<C> {
-    hasher: ahash::RandomState,
     index: Vec<Cell>,
     len: usize,
     chunks: Vec<Vec<Slot<C>>>,
@@ -94,9 +93,19 @@ impl<C> Default for FlowTable<C> {
 
 impl<C> FlowTable<C> {
     pub fn new() -> Self {
+        FlowTable::with_index(vec![EMPTY; 64])
+    }
+
+    /// An empty table that allocates nothing, to stand in while the real
+    /// one is borrowed elsewhere; using it finds nothing and inserts
+    /// nowhere.
+    pub fn placeholder() -> Self {
+        FlowTable::with_index(Vec::new())
+    }
+
+    fn with_index(index: Vec<Cell>) -> Self {
         FlowTable {
-            hasher: HASHER,
-            index: vec![EMPTY; 64],
+            index,
             len: 0,
             chunks: Vec::new(),
             free: Vec::new(),
@@ -114,12 +123,6 @@ impl<C> FlowTable<C> {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-
-    /// The hash [`FlowTable::find_hashed`] and the prefetches take.
-    pub fn hash(&self, key: &FlowKey) -> KeyHash {
-        let h = self.hasher.hash_one(key);
-        KeyHash((h ^ (h >> 32)) as u32)
-    }
 }
 
 /// Fixed keys: a key hashes alike in every run and in every thread, so the
@@ -131,7 +134,8 @@ const HASHER: ahash::RandomState = ahash::RandomState::with_seeds(
     0x082e_fa98_ec4e_6c89,
 );
 
-/// A key's hash, as every [`FlowTable`] computes it.
+/// A key's hash, as every [`FlowTable`] takes it ([`FlowTable::find_hashed`],
+/// the prefetches).
 pub fn hash_key(key: &FlowKey) -> KeyHash {
     let h = HASHER.hash_one(key);
     KeyHash((h ^ (h >> 32)) as u32)
@@ -148,7 +152,7 @@ impl KeyHash {
 
 impl<C> FlowTable<C> {
     fn mask(&self) -> usize {
-        self.index.len() - 1
+        self.index.len().saturating_sub(1)
     }
 
     fn slot(&self, id: SlotId) -> Option<&Slot<C>> {
@@ -164,7 +168,7 @@ impl<C> FlowTable<C> {
     }
 
     pub fn find(&self, key: &FlowKey) -> Option<SlotId> {
-        self.find_hashed(key, self.hash(key))
+        self.find_hashed(key, hash_key(key))
     }
 
     /// [`FlowTable::find`] with the key's hash already computed.
@@ -236,8 +240,7 @@ impl<C> FlowTable<C> {
     /// Adds a connection at the head of `list`, stamped `stamp`. The key
     /// must not be present.
     pub fn insert(&mut self, key: FlowKey, value: C, list: List, stamp: i64) -> SlotId {
-        let h = self.hash(&key);
-        self.insert_hashed(key, h, value, list, stamp)
+        self.insert_hashed(key, hash_key(&key), value, list, stamp)
     }
 
     /// [`FlowTable::insert`] with the key's hash already computed.
@@ -381,27 +384,10 @@ impl<C> FlowTable<C> {
         self.slot(t).map(|s| (t, s.stamp))
     }
 
-    /// Takes a connection out of the table.
-    pub fn remove(&mut self, id: SlotId) -> Option<(FlowKey, C)> {
-        let s = self.slot(id)?;
-        if !s.live {
-            return None;
-        }
-        let hash = s.hash;
-        self.unlink(id);
-        self.unindex(id, hash);
-        let s = self.slot_mut(id)?;
-        let key = s.key;
-        s.live = false;
-        let value = s.value.take()?;
-        self.len -= 1;
-        self.free.push(id);
-        Some((key, value))
-    }
-
     /// Takes a connection out of the table, leaving its value where it is
-    /// until the slot is used again: the caller reads it in place instead
-    /// of moving a large value out.
+    /// until the slot is used again: the caller reads it in place
+    /// ([`FlowTable::released`]) instead of moving a large value out, or
+    /// takes it ([`FlowTable::take_released`]).
     pub fn release(&mut self, id: SlotId) -> Option<&C> {
         let s = self.slot(id)?;
         if !s.live {
@@ -417,20 +403,13 @@ impl<C> FlowTable<C> {
         s.value.as_ref()
     }
 
-    /// An empty table that allocates nothing, to stand in while the real
-    /// one is borrowed elsewhere; do not use it.
-    pub fn placeholder() -> Self {
-        FlowTable {
-            hasher: HASHER,
-            index: Vec::new(),
-            len: 0,
-            chunks: Vec::new(),
-            free: Vec::new(),
-            lists: [Ends {
-                head: NIL,
-                tail: NIL,
-            }; 3],
+    /// Moves out a value [`FlowTable::release`] left in its slot.
+    pub fn take_released(&mut self, id: SlotId) -> Option<C> {
+        let s = self.slot_mut(id)?;
+        if s.live {
+            return None;
         }
+        s.value.take()
     }
 
     /// A value [`FlowTable::release`] left in its slot (until the next
@@ -452,22 +431,6 @@ impl<C> FlowTable<C> {
     /// Every connection, in no particular order.
     pub fn values(&self) -> impl Iterator<Item = &C> + '_ {
         self.ids().map(|(_, c)| c)
-    }
-
-    /// Takes every connection out, in no particular order.
-    pub fn drain(&mut self) -> impl Iterator<Item = (FlowKey, C)> + '_ {
-        self.index = vec![EMPTY; 64];
-        self.len = 0;
-        self.free.clear();
-        self.lists = [Ends {
-            head: NIL,
-            tail: NIL,
-        }; 3];
-        self.chunks
-            .drain(..)
-            .flat_map(|c| c.into_iter())
-            .filter(|s| s.live)
-            .filter_map(|s| s.value.map(|v| (s.key, v)))
     }
 
     fn link_head(&mut self, id: SlotId, list: List, stamp: i64) {
@@ -553,18 +516,20 @@ mod tests {
         t.touch(b, List::Closed, 50);
         assert_eq!(t.oldest(List::Open), Some((c, 30)));
         assert_eq!(t.oldest(List::Closed), Some((b, 50)));
-        assert_eq!(t.remove(c), Some((key(3), "c")));
+        assert_eq!(t.release(c), Some(&"c"));
         assert_eq!(t.oldest(List::Open), Some((a, 40)));
         assert_eq!(t.find(&key(3)), None);
         // A freed slot is reused.
         let d = t.insert(key(4), "d", List::Open, 60);
         assert_eq!(d, c);
         assert_eq!(t.len(), 3);
-        assert_eq!(t.remove(a).map(|x| x.1), Some("a"));
-        assert_eq!(t.remove(d).map(|x| x.1), Some("d"));
+        assert_eq!(t.release(a), Some(&"a"));
+        assert_eq!(t.take_released(a), Some("a"));
+        assert_eq!(t.take_released(a), None);
+        assert_eq!(t.release(d), Some(&"d"));
         assert_eq!(t.oldest(List::Open), None);
-        assert_eq!(t.remove(d), None);
-        assert_eq!(t.drain().count(), 1);
+        assert_eq!(t.release(d), None);
+        assert_eq!(t.values().count(), 1);
     }
 
     /// The index against a `HashMap` model under random inserts and
@@ -586,7 +551,7 @@ mod tests {
             match model.get(&(x % 600)) {
                 Some(&(id, hh)) if step % 3 != 0 => {
                     assert_eq!(t.find_hashed(&k, hh), Some(id));
-                    assert!(t.remove(id).is_some());
+                    assert!(t.release(id).is_some());
                     model.remove(&(x % 600));
                     assert_eq!(t.find_hashed(&k, hh), None);
                 }

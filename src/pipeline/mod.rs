@@ -15,6 +15,7 @@ use parallel::{Relay, What};
 use crate::capture::{CaptureError, Merge, Precision, RawPacket, Timestamp};
 use crate::conn::{Connection, EndReason, Event, TcpState};
 use crate::decode::{self, Skip};
+use crate::findings::hosts::HostEvent;
 use crate::findings::{self, Finding, FindingKind, Thresholds};
 use crate::flow::{FlowKey, FlowTable, List, SlotId};
 use crate::reassembly::{ByteStream, SeqNumber};
@@ -35,8 +36,13 @@ const PREFETCH_AHEAD: usize = 4;
 /// [`Analyzer::prepare`]).
 pub struct Prepared<'a> {
     ts: Timestamp,
-    seg: Result<decode::Segment<'a>, Skip>,
-    key: Option<FlowKey>,
+    decoded: Result<Decoded<'a>, Skip>,
+}
+
+/// A TCP segment with what the table needs to find its connection.
+struct Decoded<'a> {
+    seg: decode::Segment<'a>,
+    key: FlowKey,
     side: crate::flow::KeySide,
     hash: crate::flow::KeyHash,
     /// The whole payload was captured (not cut by the snapshot length).
@@ -46,25 +52,25 @@ pub struct Prepared<'a> {
 impl<'a> Prepared<'a> {
     /// Decodes a frame and finds its key and the key's hash.
     fn of(pkt: &RawPacket<'a>) -> Self {
-        let seg = decode::decode(pkt.linktype, pkt.data);
-        let (key, side, hash) = match &seg {
-            Ok(seg) => {
-                let (key, side) = FlowKey::of_segment(seg);
-                (Some(key), side, crate::flow::hash_key(&key))
+        let decoded = decode::decode(pkt.linktype, pkt.data).map(|seg| {
+            let (key, side) = FlowKey::of_segment(&seg);
+            Decoded {
+                captured_all: seg.payload.len() as u64 >= u64::from(seg.payload_len),
+                seg,
+                key,
+                side,
+                hash: crate::flow::hash_key(&key),
             }
-            Err(_) => (None, crate::flow::KeySide::Lo, crate::flow::KeyHash(0)),
-        };
-        let captured_all = seg
-            .as_ref()
-            .is_ok_and(|s| s.payload.len() as u64 >= u64::from(s.payload_len));
+        });
         Prepared {
             ts: pkt.ts,
-            seg,
-            key,
-            side,
-            hash,
-            captured_all,
+            decoded,
         }
+    }
+
+    /// The key's hash, for a TCP segment.
+    fn hash(&self) -> Option<crate::flow::KeyHash> {
+        self.decoded.as_ref().ok().map(|d| d.hash)
     }
 
     /// The same packet without its payload bytes, which only
@@ -72,11 +78,13 @@ impl<'a> Prepared<'a> {
     fn detach(self) -> Prepared<'static> {
         Prepared {
             ts: self.ts,
-            seg: self.seg.map(decode::Segment::detach),
-            key: self.key,
-            side: self.side,
-            hash: self.hash,
-            captured_all: self.captured_all,
+            decoded: self.decoded.map(|d| Decoded {
+                seg: d.seg.detach(),
+                key: d.key,
+                side: d.side,
+                hash: d.hash,
+                captured_all: d.captured_all,
+            }),
         }
     }
 }
@@ -256,6 +264,18 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// Counts a frame that is not a TCP segment, by reason.
+    fn skipped(&mut self, skip: Skip) {
+        if let Some(n) = self.not_decoded.get_mut(skip.index()) {
+            *n += 1;
+        }
+        if let Skip::UnsupportedLinktype(lt) = skip {
+            if !self.unsupported_linktypes.contains(&lt) && self.unsupported_linktypes.len() < 16 {
+                self.unsupported_linktypes.push(lt);
+            }
+        }
+    }
+
     /// Counts a finding by kind and severity.
     fn count(&mut self, f: &Finding) {
         if let Some(n) = self.findings.get_mut(f.kind.index()) {
@@ -281,11 +301,7 @@ pub struct Analyzer<'s> {
     /// state without another pointer to follow.
     table: FlowTable<Connection>,
     next_id: u64,
-    frame: u64,
-    /// Capture time: the latest packet timestamp seen.
-    now: Timestamp,
-    /// Capture time of the last sweep for expired connections.
-    last_sweep: Timestamp,
+    clock: Clock,
     precision: Precision,
     sink: &'s mut dyn Sink,
     scratch: Vec<Finding>,
@@ -303,6 +319,51 @@ pub struct Analyzer<'s> {
     /// Where in the packet's handling the analysis is (orders what a
     /// worker relays).
     phase: Phase,
+}
+
+/// Frame numbers and capture time, and when to sweep the table. The
+/// single-threaded loop and the reading thread of a `--threads` run keep
+/// it the same way.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    /// The current frame (1-based, as Wireshark numbers them).
+    frame: u64,
+    /// Capture time: the latest packet timestamp seen.
+    now: Timestamp,
+    /// Capture time of the last sweep for expired connections.
+    last_sweep: Timestamp,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock {
+            frame: 0,
+            now: Timestamp(i64::MIN),
+            last_sweep: Timestamp(i64::MIN),
+        }
+    }
+}
+
+impl Clock {
+    /// One more frame, stamped `ts`: counts it, and says whether the table
+    /// is due for a sweep before the frame is handled. Sweeping the lists'
+    /// tails touches cold memory, so it happens every `EXPIRE_EVERY_NS` of
+    /// capture time, not every packet; connections are judged at their
+    /// exact expiry time either way.
+    fn next_frame(&mut self, ts: Timestamp, c: &mut Counters) -> bool {
+        self.frame += 1;
+        c.packets += 1;
+        c.first_ts.get_or_insert(ts);
+        c.last_ts = Some(c.last_ts.map_or(ts, |t| t.max(ts)));
+        if ts > self.now {
+            self.now = ts;
+            if self.now.since(self.last_sweep) >= EXPIRE_EVERY_NS {
+                self.last_sweep = self.now;
+                return true;
+            }
+        }
+        false
+    }
 }
 
 /// When, within one frame, a connection ends: in the sweep before the
@@ -388,9 +449,7 @@ impl<'s> Analyzer<'s> {
             cfg,
             table: FlowTable::new(),
             next_id: 1,
-            frame: 0,
-            now: Timestamp(i64::MIN),
-            last_sweep: Timestamp(i64::MIN),
+            clock: Clock::default(),
             precision: Precision::Micro,
             sink,
             scratch: Vec::new(),
@@ -441,8 +500,8 @@ impl<'s> Analyzer<'s> {
     /// memory in cache instead of waiting for it twice per packet.
     pub fn prepare<'a>(&self, pkt: &RawPacket<'a>) -> Prepared<'a> {
         let p = Prepared::of(pkt);
-        if p.key.is_some() {
-            self.table.prefetch_cell(p.hash);
+        if let Some(h) = p.hash() {
+            self.table.prefetch_cell(h);
         }
         p
     }
@@ -450,85 +509,60 @@ impl<'s> Analyzer<'s> {
     /// The second step of the lookahead: fetches the connection a prepared
     /// packet will most likely update (a hint only; it changes nothing).
     pub fn prefetch(&self, p: &Prepared<'_>) {
-        if p.key.is_some() {
-            self.table.prefetch_slot(p.hash, PREFETCH_BYTES);
+        if let Some(h) = p.hash() {
+            self.table.prefetch_slot(h, PREFETCH_BYTES);
         }
     }
 
     /// The rest of [`Analyzer::packet`]: every effect of the packet, in
     /// the order packets are given.
     pub fn process(&mut self, p: Prepared<'_>) -> io::Result<()> {
-        let Prepared {
-            ts,
+        if self.clock.next_frame(p.ts, &mut self.counters) {
+            self.expire()?;
+        }
+        match p.decoded {
+            Ok(d) => self.track(d, p.ts),
+            Err(skip) => {
+                self.counters.skipped(skip);
+                Ok(())
+            }
+        }
+    }
+
+    /// A worker's share of a packet in a `--threads` run: the reading
+    /// thread kept the clock ([`Analyzer::process`]'s first half) and says
+    /// which frame this is and what the capture time is; this worker owns
+    /// the packet's connection.
+    fn shard_packet(&mut self, frame: u64, now: Timestamp, p: Prepared<'_>) -> io::Result<()> {
+        self.clock.frame = frame;
+        self.clock.now = self.clock.now.max(now);
+        match p.decoded {
+            Ok(d) => self.track(d, p.ts),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// A worker's sweep, at the frame and capture time the single-threaded
+    /// loop sweeps at.
+    fn shard_sweep(&mut self, frame: u64, now: Timestamp) -> io::Result<()> {
+        self.clock.frame = frame;
+        self.tick(now)
+    }
+
+    /// The packet's effect on its connection: find (or start) it, update
+    /// it, move it between lists.
+    fn track(&mut self, d: Decoded<'_>, pkt_ts: Timestamp) -> io::Result<()> {
+        let Decoded {
             seg,
             key,
             side,
             hash,
             captured_all,
-        } = p;
-        self.frame += 1;
-        let c = &mut self.counters;
-        c.packets += 1;
-        c.first_ts.get_or_insert(ts);
-        c.last_ts = Some(c.last_ts.map_or(ts, |t| t.max(ts)));
-        if ts > self.now {
-            self.now = ts;
-            // Sweeping the lists' tails touches cold memory: do it every
-            // EXPIRE_EVERY of capture time, not every packet. Connections
-            // are judged at their exact expiry time either way.
-            if self.now.since(self.last_sweep) >= EXPIRE_EVERY_NS {
-                self.last_sweep = self.now;
-                self.expire()?;
-            }
-        }
-        let (seg, key) = match (seg, key) {
-            (Ok(seg), Some(key)) => (seg, key),
-            (Err(skip), _) => {
-                parallel::count_skip(&mut self.counters, skip);
-                return Ok(());
-            }
-            (Ok(_), None) => return Ok(()),
-        };
-        self.track(seg, key, side, hash, captured_all, ts)
-    }
-
-    /// A worker's share of a packet in a `--threads` run: the reading
-    /// thread did the per-packet bookkeeping ([`Analyzer::process`]'s
-    /// first half) and says which frame this is and what the capture time
-    /// is; this worker owns the packet's connection.
-    fn shard_packet(&mut self, frame: u64, now: Timestamp, p: Prepared<'_>) -> io::Result<()> {
-        self.frame = frame;
-        self.now = self.now.max(now);
-        match (p.seg, p.key) {
-            (Ok(seg), Some(key)) => self.track(seg, key, p.side, p.hash, p.captured_all, p.ts),
-            _ => Ok(()),
-        }
-    }
-
-    /// A worker's sweep, at the same frame and capture time as the
-    /// single-threaded loop would sweep.
-    fn shard_sweep(&mut self, frame: u64, now: Timestamp) -> io::Result<()> {
-        self.frame = frame;
-        self.now = self.now.max(now);
-        self.last_sweep = self.now;
-        self.expire()
-    }
-
-    /// The packet's effect on its connection: find (or start) it, update
-    /// it, move it between lists.
-    fn track(
-        &mut self,
-        seg: decode::Segment<'_>,
-        key: FlowKey,
-        side: crate::flow::KeySide,
-        hash: crate::flow::KeyHash,
-        captured_all: bool,
-        pkt_ts: Timestamp,
-    ) -> io::Result<()> {
+        } = d;
         self.counters.tcp_packets += 1;
         let at = Event {
             ts: pkt_ts,
-            frame: self.frame,
+            frame: self.clock.frame,
         };
         let id = match self.table.find_hashed(&key, hash) {
             Some(id)
@@ -542,22 +576,18 @@ impl<'s> Analyzer<'s> {
                     .get(id)
                     .and_then(|old| old.prior_for(side, &seg, at, self.cfg.thresholds.time_wait));
                 self.end(id, EndReason::Reused)?;
-                let new = self.start(key, hash, side, &seg, at)?;
-                if let (Some(p), Some(c)) = (prior, self.table.get_mut(new)) {
-                    c.prior = Some(Box::new(p));
-                }
-                new
+                self.start(key, hash, side, &seg, at, prior)?
             }
             Some(id) => match self.expired(id) {
                 // Its time ran out before this packet (the sweep runs only
                 // now and then): it ends, and the packet starts a new one.
                 Some(reason) => {
                     self.end(id, reason)?;
-                    self.start(key, hash, side, &seg, at)?
+                    self.start(key, hash, side, &seg, at, None)?
                 }
                 None => id,
             },
-            None => self.start(key, hash, side, &seg, at)?,
+            None => self.start(key, hash, side, &seg, at, None)?,
         };
         let Some(conn) = self.table.get_mut(id) else {
             return Ok(());
@@ -589,7 +619,7 @@ impl<'s> Analyzer<'s> {
                 w.key = Some(key);
                 if w.got.steps.len() < MAX_STEPS {
                     w.got.steps.push(Step {
-                        frame: self.frame,
+                        frame: self.clock.frame,
                         ts: pkt_ts,
                         dir,
                         flags: seg.flags,
@@ -612,42 +642,38 @@ impl<'s> Analyzer<'s> {
                 w.got.same_tuple.push(conn.id);
             }
         }
-        if conn.half_open && (conn.established.is_some() || conn.is_finished()) {
+        let half_open_out = conn.half_open && (conn.established.is_some() || conn.is_finished());
+        if half_open_out {
             conn.half_open = false;
-            match self.relay.as_mut() {
-                Some(r) => r.push(self.frame, Phase::Packet, What::HalfOpenOut(conn.server)),
-                None => self.hosts.half_open_out(conn.server),
-            }
         }
         let changes = conn.take_changes();
-        if !changes.is_empty() {
-            match self.relay.as_mut() {
-                Some(r) => r.push(
-                    self.frame,
-                    Phase::Packet,
-                    What::Changes {
-                        client: conn.client,
-                        server: conn.server,
-                        changes,
-                        at: pkt_ts,
-                    },
-                ),
-                None => self.hosts.apply_to(
-                    conn.client,
-                    conn.server,
-                    changes,
-                    pkt_ts,
-                    self.cfg.thresholds.time_wait,
-                ),
-            }
-        }
+        let (client, server) = (conn.client, conn.server);
         let list = match (conn.is_finished(), conn.was_reset()) {
             (false, _) => List::Open,
             (true, false) => List::Closed,
             (true, true) => List::Reset,
         };
+        if half_open_out {
+            self.host(HostEvent::HalfOpenOut { server });
+        }
+        if !changes.is_empty() {
+            self.host(HostEvent::Changes {
+                client,
+                server,
+                changes,
+                at: pkt_ts,
+            });
+        }
         self.table.touch(id, list, pkt_ts.0);
         Ok(())
+    }
+
+    /// Tells the host tracker, or relays it when this is a worker.
+    fn host(&mut self, ev: HostEvent) {
+        match self.relay.as_mut() {
+            Some(r) => r.push(self.clock.frame, Phase::Packet, What::Host(ev)),
+            None => self.hosts.record(ev, self.cfg.thresholds.time_wait),
+        }
     }
 
     fn start(
@@ -657,6 +683,7 @@ impl<'s> Analyzer<'s> {
         side: crate::flow::KeySide,
         seg: &decode::Segment<'_>,
         at: Event,
+        prior: Option<crate::conn::Prior>,
     ) -> io::Result<SlotId> {
         if self.table.len() >= self.cfg.max_connections.max(1) {
             // Make room: the longest-quiet closed connection, else the
@@ -673,18 +700,20 @@ impl<'s> Analyzer<'s> {
         // A pure SYN opens a half-open connection toward the server.
         let half_open = seg.flags.syn() && !seg.flags.ack();
         conn.half_open = half_open;
-        match self.relay.as_mut() {
-            Some(r) => r.push(
-                self.frame,
+        let server = conn.server;
+        if let Some(r) = self.relay.as_mut() {
+            r.push(
+                self.clock.frame,
                 Phase::Packet,
                 What::Start {
                     local: conn.id,
-                    server: conn.server,
-                    half_open_at: half_open.then_some(at.ts),
+                    prior: prior.as_ref().map(crate::conn::Prior::connection),
                 },
-            ),
-            None if half_open => self.hosts.half_open_in(conn.server, at.ts),
-            None => {}
+            );
+        }
+        conn.prior = prior.map(Box::new);
+        if half_open {
+            self.host(HostEvent::HalfOpenIn { server, at: at.ts });
         }
         self.next_id += 1;
         self.counters.connections += 1;
@@ -721,7 +750,7 @@ impl<'s> Analyzer<'s> {
     fn expired(&self, id: SlotId) -> Option<EndReason> {
         let c = self.table.get(id)?;
         let (at, reason) = self.expiry(c);
-        (at <= self.now).then_some(reason)
+        (at <= self.clock.now).then_some(reason)
     }
 
     /// Evicts connections whose time is up at `now`. Each list is in the
@@ -743,58 +772,62 @@ impl<'s> Analyzer<'s> {
             while let Some((id, stamp)) = self.table.oldest(list) {
                 let Some(c) = self.table.get(id) else { break };
                 let (at, reason) = self.expiry(c);
-                if at <= self.now {
+                if at <= self.clock.now {
                     due.push((at, c.id, id, reason));
                     // Out of the index and lists; the value stays readable
                     // in its slot until the next insert (none comes before
                     // the loop below).
                     self.table.release(id);
                 } else if c.last_seen.0 > stamp {
-                    self.table.requeue(id, self.now.0);
+                    self.table.requeue(id, self.clock.now.0);
                 } else {
                     break;
                 }
             }
         }
         due.sort_unstable_by_key(|&(at, id, _, _)| (at, id));
-        let mut result = Ok(());
         self.phase = Phase::Sweep;
-        let table = std::mem::replace(&mut self.table, FlowTable::placeholder());
-        for &(_, _, slot, reason) in &due {
-            if let Some(conn) = table.released(slot) {
-                result = self.judge(conn, reason);
-                if result.is_err() {
-                    break;
-                }
-            }
-        }
-        self.table = table;
-        self.due = due;
+        let result = self.with_table(|a, table| {
+            due.iter()
+                .try_for_each(|&(_, _, slot, reason)| a.judge(table, slot, reason))
+        });
         self.phase = Phase::Packet;
+        self.due = due;
+        result
+    }
+
+    /// Runs `f` with the table lent out of `self`: a connection is judged
+    /// where it lies in the table's slab (it is a kilobyte: moving it out
+    /// costs more than judging it) while the rest of `self` is borrowed.
+    fn with_table<R>(&mut self, f: impl FnOnce(&mut Self, &mut FlowTable<Connection>) -> R) -> R {
+        let mut table = std::mem::replace(&mut self.table, FlowTable::placeholder());
+        let result = f(self, &mut table);
+        self.table = table;
         result
     }
 
     /// Takes a connection out of the table, judges it and hands it on.
     fn end(&mut self, id: SlotId, reason: EndReason) -> io::Result<()> {
-        // The connection is judged where it lies in the table's slab (it is
-        // a kilobyte: moving it out costs more than judging it); the table
-        // steps aside meanwhile so the rest of `self` can be borrowed.
-        let mut table = std::mem::replace(&mut self.table, FlowTable::placeholder());
-        let result = match table.release(id) {
-            Some(conn) => self.judge(conn, reason),
+        self.with_table(|a, table| match table.release(id) {
+            Some(_) => a.judge(table, id, reason),
             None => Ok(()),
-        };
-        self.table = table;
-        result
+        })
     }
 
-    /// Counts why a connection ended and hands it on.
-    fn judge(&mut self, conn: &Connection, reason: EndReason) -> io::Result<()> {
+    /// Counts why a released connection ended and hands it on: to the
+    /// sink, or (a worker) to the merging thread.
+    fn judge(
+        &mut self,
+        table: &mut FlowTable<Connection>,
+        slot: SlotId,
+        reason: EndReason,
+    ) -> io::Result<()> {
         // An expired connection is judged at the moment its time ran out,
         // whenever the sweep notices; the others at the current time.
-        let judged_at = match reason {
-            EndReason::Closed | EndReason::IdleTimeout => self.expiry(conn).0,
-            EndReason::CaptureEnd | EndReason::MaxConnections | EndReason::Reused => self.now,
+        let judged_at = match (reason, table.released(slot)) {
+            (_, None) => return Ok(()),
+            (EndReason::Closed | EndReason::IdleTimeout, Some(c)) => self.expiry(c).0,
+            _ => self.clock.now,
         };
         match reason {
             EndReason::Closed => self.counters.evicted_closed += 1,
@@ -803,59 +836,104 @@ impl<'s> Analyzer<'s> {
             EndReason::MaxConnections => self.counters.evicted_cap += 1,
             EndReason::CaptureEnd => {}
         }
-        self.emit(conn, reason, judged_at)
+        if self.relay.is_some() {
+            if let Some(conn) = table.take_released(slot) {
+                self.relay_end(conn, reason, judged_at);
+            }
+            return Ok(());
+        }
+        match table.released(slot) {
+            Some(conn) => self.emit(conn, reason, judged_at),
+            None => Ok(()),
+        }
     }
 
+    /// A worker's end of a connection: the verdict and findings are worked
+    /// out here, where the connection is in cache; the merging thread
+    /// gives it its run-wide id. Findings that name connections by id
+    /// (their messages say "connection N") it works out again itself.
+    fn relay_end(&mut self, conn: Connection, reason: EndReason, judged_at: Timestamp) {
+        let verdict = conn.verdict(reason);
+        self.scratch.clear();
+        findings::evaluate(
+            &conn,
+            &verdict,
+            judged_at,
+            &self.cfg.thresholds,
+            &mut self.scratch,
+        );
+        let found = match self.scratch.iter().any(|f| f.kind.names_connections()) {
+            true => None,
+            false => Some(self.scratch.clone()),
+        };
+        if let Some(r) = self.relay.as_mut() {
+            r.push(
+                self.clock.frame,
+                self.phase,
+                What::End {
+                    judged_at,
+                    reason,
+                    verdict,
+                    found,
+                    conn: Box::new(conn),
+                },
+            );
+        }
+    }
+
+    /// Judges a connection: its verdict and findings, then [`Analyzer::deliver`].
     fn emit(
         &mut self,
         conn: &Connection,
         reason: EndReason,
         judged_at: Timestamp,
     ) -> io::Result<()> {
-        if let Some(r) = self.relay.as_mut() {
-            r.push(
-                self.frame,
-                self.phase,
-                What::End {
-                    judged_at,
-                    reason,
-                    conn: Box::new(conn.clone()),
-                },
-            );
-            return Ok(());
-        }
+        let verdict = conn.verdict(reason);
+        let mut found = std::mem::take(&mut self.scratch);
+        found.clear();
+        findings::evaluate(conn, &verdict, judged_at, &self.cfg.thresholds, &mut found);
+        let result = self.deliver(conn, reason, &verdict, &found);
+        self.scratch = found;
+        result
+    }
+
+    /// A judged connection leaves: the host counts it held, its streams,
+    /// the counters, and its record to the sink.
+    fn deliver(
+        &mut self,
+        conn: &Connection,
+        reason: EndReason,
+        verdict: &crate::conn::Verdict,
+        found: &[Finding],
+    ) -> io::Result<()> {
         self.hosts.connection_ended(conn);
         if conn.half_open {
-            self.hosts.half_open_out(conn.server);
+            self.hosts.record(
+                HostEvent::HalfOpenOut {
+                    server: conn.server,
+                },
+                self.cfg.thresholds.time_wait,
+            );
         }
         if let Some(x) = self.export.as_mut() {
             x.finish(conn)?;
         }
-        let verdict = conn.verdict(reason);
-        self.scratch.clear();
-        findings::evaluate(
-            conn,
-            &verdict,
-            judged_at,
-            &self.cfg.thresholds,
-            &mut self.scratch,
-        );
         if let Some(n) = self.counters.teardown.get_mut(verdict.teardown as usize) {
             *n += 1;
         }
-        for f in &self.scratch {
+        for f in found {
             self.counters.count(f);
         }
-        let record = ConnRecord::new(conn, &verdict, reason, self.precision, &self.scratch);
-        self.sink.connection(&record, &self.scratch)
+        let record = ConnRecord::new(conn, verdict, reason, self.precision, found);
+        self.sink.connection(&record, found)
     }
 
     /// Moves capture time to `now` without a packet (live capture on a quiet
     /// link), so TIME-WAIT windows and idle timeouts still run out.
     pub fn tick(&mut self, now: Timestamp) -> io::Result<()> {
-        if now > self.now {
-            self.now = now;
-            self.last_sweep = now;
+        if now > self.clock.now {
+            self.clock.now = now;
+            self.clock.last_sweep = now;
             self.expire()?;
         }
         Ok(())
@@ -875,7 +953,7 @@ impl<'s> Analyzer<'s> {
         Snapshot {
             connections: self.table.len() as u64,
             states,
-            hosts: self.hosts.current(self.now, hosts),
+            hosts: self.hosts.current(self.clock.now, hosts),
         }
     }
 
@@ -888,21 +966,16 @@ impl<'s> Analyzer<'s> {
     /// Judges every connection still in the table at the capture's end,
     /// in id order.
     fn end_all(&mut self) -> io::Result<()> {
-        let mut table = std::mem::replace(&mut self.table, FlowTable::placeholder());
-        let mut rest: Vec<(u64, SlotId)> = table.ids().map(|(s, c)| (c.id, s)).collect();
+        let mut rest: Vec<(u64, SlotId)> = self.table.ids().map(|(s, c)| (c.id, s)).collect();
         rest.sort_unstable();
         self.phase = Phase::CaptureEnd;
-        let mut result = Ok(());
-        for (_, slot) in rest {
-            if let Some(c) = table.release(slot) {
-                result = self.emit(c, EndReason::CaptureEnd, self.now);
-                if result.is_err() {
-                    break;
-                }
-            }
-        }
-        self.table = table;
-        result
+        self.with_table(|a, table| {
+            rest.into_iter()
+                .try_for_each(|(_, slot)| match table.release(slot) {
+                    Some(_) => a.judge(table, slot, EndReason::CaptureEnd),
+                    None => Ok(()),
+                })
+        })
     }
 
     /// [`Analyzer::finish`] with what a live capture adds to the summary.

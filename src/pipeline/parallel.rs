@@ -30,14 +30,13 @@ use std::sync::mpsc;
 use std::thread;
 
 use super::{
-    AnalysisConfig, Analyzer, Counters, Phase, Prepared, RunError, RunResult, EXPIRE_EVERY_NS,
-    LOOKAHEAD, PREFETCH_AHEAD,
+    AnalysisConfig, Analyzer, Clock, Counters, Phase, Prepared, RunError, RunResult, LOOKAHEAD,
+    PREFETCH_AHEAD,
 };
 use crate::capture::{CaptureError, FileSource, Merge, Precision, Timestamp};
-use crate::conn::{Changes, Connection, EndReason, Prior};
-use crate::decode::Skip;
+use crate::conn::{Connection, EndReason, Verdict};
+use crate::findings::hosts::HostEvent;
 use crate::findings::Finding;
-use crate::flow::SocketAddr;
 use crate::report::{ConnRecord, FileSummary, Sink, Summary};
 
 /// The cores this machine offers (the default for `--threads`).
@@ -49,7 +48,9 @@ pub fn default_threads() -> usize {
 /// (each hand-over also tells the merging thread how far a worker got).
 const HAND_OVER_EVERY: u64 = 8192;
 
-/// Hand-overs a worker may have waiting before the reading thread waits.
+/// Hand-overs a worker may have waiting before the reading thread waits,
+/// and (times the workers) relays waiting for the merge before a worker
+/// waits: what bounds memory when one stage is slower than the others.
 const QUEUE_DEPTH: usize = 4;
 
 /// What a worker relays, in the order it happened.
@@ -76,26 +77,19 @@ pub(super) struct RelayItem {
 }
 
 pub(super) enum What {
-    /// A connection started; `local` is the worker's id for it.
-    Start {
-        local: u64,
-        server: SocketAddr,
-        /// When it began with a pure SYN (half-open toward `server`).
-        half_open_at: Option<Timestamp>,
-    },
-    /// A half-open connection toward this server completed or finished.
-    HalfOpenOut(SocketAddr),
-    /// Endpoint state changes the host counts follow.
-    Changes {
-        client: SocketAddr,
-        server: SocketAddr,
-        changes: Changes,
-        at: Timestamp,
-    },
+    /// A connection started; `local` is the worker's id for it, `prior`
+    /// the worker's id of the earlier connection its SYN ran into.
+    Start { local: u64, prior: Option<u64> },
+    /// For the host tracker.
+    Host(HostEvent),
     /// A connection left the worker's table (its id still the worker's).
     End {
         judged_at: Timestamp,
         reason: EndReason,
+        verdict: Verdict,
+        /// Its findings, or `None` when they name connections by id and
+        /// the merge must work them out with the run-wide ids.
+        found: Option<Vec<Finding>>,
         conn: Box<Connection>,
     },
 }
@@ -123,6 +117,7 @@ struct InBatch {
 
 /// A worker's relays for every frame up to `through`.
 struct OutBatch {
+    worker: usize,
     items: Vec<RelayItem>,
     through: u64,
 }
@@ -150,8 +145,8 @@ impl Sink for NoSink {
     }
 }
 
-/// [`super::run_sources`] on `threads` workers (at least 2), plus the
-/// reading thread and the calling one.
+/// [`super::run_sources`] on `threads` workers, plus the reading thread
+/// and the calling one.
 pub(super) fn run_threaded(
     sources: Vec<FileSource>,
     cfg: AnalysisConfig,
@@ -166,20 +161,22 @@ pub(super) fn run_threaded(
     let bytes_read = AtomicU64::new(0);
     thread::scope(|scope| {
         let mut inputs = Vec::with_capacity(n);
-        let mut outputs = Vec::with_capacity(n);
         let mut workers = Vec::with_capacity(n);
-        for _ in 0..n {
+        // One bounded channel from all workers: the merge never waits on
+        // one worker while another's relays pile up, and a worker that is
+        // ahead of the merge waits (so memory stays bounded).
+        let (tx_out, outputs) = mpsc::sync_channel::<OutBatch>(n * QUEUE_DEPTH);
+        for w in 0..n {
             let (tx_in, rx_in) = mpsc::sync_channel::<InBatch>(QUEUE_DEPTH);
-            let (tx_out, rx_out) = mpsc::channel::<OutBatch>();
-            let wcfg = worker_cfg.clone();
+            let (wcfg, tx_out) = (worker_cfg.clone(), tx_out.clone());
             let worker = thread::Builder::new()
-                .name(format!("finscope-w{}", workers.len()))
-                .spawn_scoped(scope, move || work(wcfg, rx_in, tx_out))
+                .name(format!("finscope-w{w}"))
+                .spawn_scoped(scope, move || work(wcfg, w, rx_in, tx_out))
                 .map_err(RunError::Output)?;
             workers.push(worker);
             inputs.push(tx_in);
-            outputs.push(rx_out);
         }
+        drop(tx_out);
         let (tx_precision, rx_precision) = mpsc::channel();
         let bytes = &bytes_read;
         let reader = thread::Builder::new()
@@ -193,21 +190,22 @@ pub(super) fn run_threaded(
         if let Ok(p) = rx_precision.recv() {
             main.set_precision(p);
         }
-        let merged = merge(&mut main, outputs, &mut || {
+        let merged = merge(&mut main, n, outputs, &mut || {
             progress(bytes_read.load(Ordering::Relaxed));
         });
-        // A failed merge dropped its receivers: the workers and then the
+        // A failed merge dropped its receiver: the workers and then the
         // reader stop at their next hand-over.
         let read = reader.join();
         let mut worker_counters = Vec::with_capacity(n);
         for w in workers {
-            if let Ok(Ok(c)) = w.join() {
-                worker_counters.push(c);
+            match w.join() {
+                Ok(Ok(c)) => worker_counters.push(c),
+                Ok(Err(e)) => return Err(RunError::Output(e)),
+                Err(_) => return Err(panicked("a worker")),
             }
         }
         let peak = merged.map_err(RunError::Output)?;
-        let read =
-            read.map_err(|_| RunError::Output(io::Error::other("the reading thread panicked")))?;
+        let read = read.map_err(|_| panicked("the reading thread"))?;
         let c = &mut main.counters;
         c.packets = read.counters.packets;
         c.first_ts = read.counters.first_ts;
@@ -224,7 +222,7 @@ pub(super) fn run_threaded(
             c.evicted_cap += w.evicted_cap;
         }
         c.peak_connections = peak;
-        main.now = read.now;
+        main.clock.now = read.now;
         let counters = main.finish(read.files).map_err(RunError::Output)?;
         Ok(RunResult {
             counters,
@@ -233,8 +231,14 @@ pub(super) fn run_threaded(
     })
 }
 
-/// The reading thread: per-packet bookkeeping, decoding, and the hand-over
-/// of each segment to its connection's worker.
+fn panicked(who: &str) -> RunError {
+    RunError::Output(io::Error::other(format!(
+        "{who} of the --threads analysis panicked (a bug: please report it; --threads 1 avoids it)"
+    )))
+}
+
+/// The reading thread: the clock, decoding, and the hand-over of each
+/// segment to its connection's worker.
 fn read(
     sources: Vec<FileSource>,
     count: Option<u64>,
@@ -247,18 +251,16 @@ fn read(
     let mut pending: Vec<Vec<Input>> = (0..n).map(|_| Vec::new()).collect();
     let mut c = Counters::default();
     let mut errors = Vec::new();
-    let (mut frame, mut now, mut last_sweep) = (0u64, Timestamp(i64::MIN), Timestamp(i64::MIN));
-    let hand_over = |pending: &mut Vec<Vec<Input>>, through: u64, now: Timestamp| -> bool {
+    let mut clock = Clock::default();
+    let hand_over = |pending: &mut Vec<Vec<Input>>, clock: &Clock| -> bool {
         for (w, tx) in workers.iter().enumerate() {
             let items = pending.get_mut(w).map(std::mem::take).unwrap_or_default();
-            if tx
-                .send(InBatch {
-                    items,
-                    through,
-                    now,
-                })
-                .is_err()
-            {
+            let batch = InBatch {
+                items,
+                through: clock.frame,
+                now: clock.now,
+            };
+            if tx.send(batch).is_err() {
                 return false;
             }
         }
@@ -267,7 +269,7 @@ fn read(
     loop {
         match merge.advance() {
             Ok(Some(i)) => {
-                if frame == 0 {
+                if clock.frame == 0 {
                     let p = merge
                         .sources()
                         .iter()
@@ -277,40 +279,34 @@ fn read(
                     let _ = precision.send(p);
                 }
                 let Some(pkt) = merge.packet(i) else { continue };
-                // As `Analyzer::process` does it, in the same order.
-                frame += 1;
-                c.packets += 1;
-                c.first_ts.get_or_insert(pkt.ts);
-                c.last_ts = Some(c.last_ts.map_or(pkt.ts, |t| t.max(pkt.ts)));
-                if pkt.ts > now {
-                    now = pkt.ts;
-                    if now.since(last_sweep) >= EXPIRE_EVERY_NS {
-                        last_sweep = now;
-                        for p in pending.iter_mut() {
-                            p.push(Input::Sweep { frame, now });
-                        }
+                // As `Analyzer::process` keeps it, so every worker sweeps
+                // where the single-threaded loop would.
+                if clock.next_frame(pkt.ts, &mut c) {
+                    let (frame, now) = (clock.frame, clock.now);
+                    for p in pending.iter_mut() {
+                        p.push(Input::Sweep { frame, now });
                     }
                 }
                 let p = Prepared::of(&pkt).detach();
-                match p.seg {
-                    Ok(_) if p.key.is_some() => {
-                        if let Some(q) = pending.get_mut(p.hash.shard(n)) {
+                match &p.decoded {
+                    Ok(d) => {
+                        if let Some(q) = pending.get_mut(d.hash.shard(n)) {
+                            let (frame, now) = (clock.frame, clock.now);
                             q.push(Input::Packet { frame, now, p });
                         }
                     }
-                    Ok(_) => {}
-                    Err(skip) => count_skip(&mut c, skip),
+                    Err(skip) => c.skipped(*skip),
                 }
-                if frame % HAND_OVER_EVERY == 0 {
+                if clock.frame % HAND_OVER_EVERY == 0 {
                     bytes.store(
                         merge.sources().iter().map(|s| s.offset()).sum(),
                         Ordering::Relaxed,
                     );
-                    if !hand_over(&mut pending, frame, now) {
+                    if !hand_over(&mut pending, &clock) {
                         break;
                     }
                 }
-                if count.is_some_and(|n| frame >= n) {
+                if count.is_some_and(|n| clock.frame >= n) {
                     break;
                 }
             }
@@ -318,7 +314,7 @@ fn read(
             Err((_, e)) => errors.push(e),
         }
     }
-    hand_over(&mut pending, frame, now);
+    hand_over(&mut pending, &clock);
     drop(workers);
     let files = merge
         .sources()
@@ -329,19 +325,7 @@ fn read(
         counters: c,
         errors,
         files,
-        now,
-    }
-}
-
-/// Counts a frame that is not a TCP segment, by reason.
-pub(super) fn count_skip(c: &mut Counters, skip: Skip) {
-    if let Some(n) = c.not_decoded.get_mut(skip.index()) {
-        *n += 1;
-    }
-    if let Skip::UnsupportedLinktype(lt) = skip {
-        if !c.unsupported_linktypes.contains(&lt) && c.unsupported_linktypes.len() < 16 {
-            c.unsupported_linktypes.push(lt);
-        }
+        now: clock.now,
     }
 }
 
@@ -349,8 +333,9 @@ pub(super) fn count_skip(c: &mut Counters, skip: Skip) {
 /// loop would, with the same lookahead prefetching.
 fn work(
     cfg: AnalysisConfig,
+    me: usize,
     input: mpsc::Receiver<InBatch>,
-    output: mpsc::Sender<OutBatch>,
+    output: mpsc::SyncSender<OutBatch>,
 ) -> io::Result<Counters> {
     let mut sink = NoSink;
     let mut a = Analyzer::new(cfg, &mut sink);
@@ -363,13 +348,20 @@ fn work(
             .as_mut()
             .map(|r| std::mem::take(&mut r.items))
             .unwrap_or_default();
-        output.send(OutBatch { items, through }).is_ok()
+        let batch = OutBatch {
+            worker: me,
+            items,
+            through,
+        };
+        output.send(batch).is_ok()
     };
     for batch in input {
         for item in batch.items {
             match item {
                 Input::Packet { frame, now, p } => {
-                    a.table.prefetch_cell(p.hash);
+                    if let Some(h) = p.hash() {
+                        a.table.prefetch_cell(h);
+                    }
                     ahead.push_back((frame, now, p));
                     if let Some(q) = ahead.len().checked_sub(PREFETCH_AHEAD + 1) {
                         if let Some((_, _, p)) = ahead.get(q) {
@@ -395,7 +387,7 @@ fn work(
         }
         // Capture time moves with every packet, the other workers' too
         // (connections still open at the end are judged at the last one).
-        a.now = a.now.max(batch.now);
+        a.clock.now = a.clock.now.max(batch.now);
         if !send(&mut a, batch.through) {
             return Ok(a.counters);
         }
@@ -405,24 +397,31 @@ fn work(
     Ok(a.counters)
 }
 
+/// A worker id → (run-wide id, and the worker's and run-wide ids of the
+/// earlier connection its prior names), for the connections in the
+/// worker's table.
+type IdMap = HashMap<u64, (u64, Option<(u64, u64)>), ahash::RandomState>;
+
+/// Each worker's connection last ended by reuse, which the next one on the
+/// tuple may name: (frame, worker id, run-wide id, and the ids its own
+/// prior named: a refused attempt passes a TIME-WAIT on to the retry).
+type Reused = (u64, u64, u64, Option<(u64, u64)>);
+
 /// The calling thread: merges the workers' relays in frame order and
 /// plays them into `main` (its host tracker, findings and sink). Returns
 /// the peak number of connections tracked at once.
 fn merge(
     main: &mut Analyzer<'_>,
-    workers: Vec<mpsc::Receiver<OutBatch>>,
+    n: usize,
+    workers: mpsc::Receiver<OutBatch>,
     progress: &mut dyn FnMut(),
 ) -> io::Result<u64> {
-    let n = workers.len();
     let mut queues: Vec<VecDeque<RelayItem>> = (0..n).map(|_| VecDeque::new()).collect();
     let mut through = vec![0u64; n];
-    // Worker id → (global id, the global id of the connection it reused
-    // the 4-tuple of), for the connections in each worker's table.
     let mut ids: Vec<IdMap> = (0..n).map(|_| HashMap::default()).collect();
-    // Each worker's last connection ended by reuse: (frame, global id).
-    let mut reused: Vec<Option<(u64, u64)>> = vec![None; n];
+    let mut reused: Vec<Option<Reused>> = vec![None; n];
     let (mut next_id, mut live, mut peak) = (1u64, 0u64, 0u64);
-    let mut group: Vec<(Timestamp, u64, EndReason, Box<Connection>)> = Vec::new();
+    let mut group: Vec<(Timestamp, u64, EndRelay)> = Vec::new();
     loop {
         let safe = through.iter().copied().min().unwrap_or(u64::MAX);
         loop {
@@ -435,137 +434,124 @@ fn merge(
             let Some((frame, phase)) = next else { break };
             let at_key = |q: &VecDeque<RelayItem>| {
                 q.front()
-                    .is_some_and(|it| it.frame == frame && it.phase == phase)
+                    .is_some_and(|it| (it.frame, it.phase) == (frame, phase))
             };
-            match phase {
-                Phase::Packet => {
-                    // Only the packet's worker relays in its phase.
-                    for w in 0..n {
-                        while let Some(q) = queues.get_mut(w).filter(|q| at_key(q)) {
-                            let Some(item) = q.pop_front() else { break };
-                            match item.what {
-                                What::Start {
-                                    local,
-                                    server,
-                                    half_open_at,
-                                } => {
-                                    let id = next_id;
-                                    next_id += 1;
-                                    let prior = reused
-                                        .get(w)
-                                        .copied()
-                                        .flatten()
-                                        .filter(|&(f, _)| f == frame)
-                                        .map(|(_, id)| id);
-                                    if let Some(m) = ids.get_mut(w) {
-                                        m.insert(local, (id, prior));
-                                    }
-                                    live += 1;
-                                    peak = peak.max(live);
-                                    if let Some(at) = half_open_at {
-                                        main.hosts.half_open_in(server, at);
-                                    }
+            // A sweep (and the capture's end) happens in every worker at
+            // once: judge what they expired together, by expiry time then
+            // id, as one table's sweep does. A packet's relays come from
+            // its one worker, in order.
+            group.clear();
+            for w in 0..n {
+                while let Some(q) = queues.get_mut(w).filter(|q| at_key(q)) {
+                    let Some(item) = q.pop_front() else { break };
+                    match item.what {
+                        What::Start { local, prior } => {
+                            let id = next_id;
+                            next_id += 1;
+                            let prior = prior.and_then(|named| {
+                                let (f, old, old_id, older) = reused.get(w).copied().flatten()?;
+                                match f == frame {
+                                    true if old == named => Some((old, old_id)),
+                                    true => older.filter(|&(o, _)| o == named),
+                                    false => None,
                                 }
-                                What::HalfOpenOut(server) => main.hosts.half_open_out(server),
-                                What::Changes {
-                                    client,
-                                    server,
-                                    changes,
-                                    at,
-                                } => main.hosts.apply_to(
-                                    client,
-                                    server,
-                                    changes,
-                                    at,
-                                    main.cfg.thresholds.time_wait,
-                                ),
-                                What::End {
-                                    judged_at,
-                                    reason,
-                                    mut conn,
-                                } => {
-                                    let id = globalize(&mut ids, w, &mut conn);
-                                    live = live.saturating_sub(1);
-                                    if reason == EndReason::Reused {
-                                        if let Some(r) = reused.get_mut(w) {
-                                            *r = Some((frame, id));
-                                        }
-                                    }
-                                    main.emit(&conn, reason, judged_at)?;
+                            });
+                            if let Some(m) = ids.get_mut(w) {
+                                m.insert(local, (id, prior));
+                            }
+                            live += 1;
+                            peak = peak.max(live);
+                        }
+                        What::Host(ev) => main.hosts.record(ev, main.cfg.thresholds.time_wait),
+                        What::End {
+                            judged_at,
+                            reason,
+                            verdict,
+                            found,
+                            mut conn,
+                        } => {
+                            let local = conn.id;
+                            let (id, named) = globalize(&mut ids, w, &mut conn);
+                            if reason == EndReason::Reused {
+                                if let Some(r) = reused.get_mut(w) {
+                                    *r = Some((frame, local, id, named));
                                 }
                             }
-                        }
-                    }
-                }
-                Phase::Sweep | Phase::CaptureEnd => {
-                    // Every worker sweeps at this frame: judge what they
-                    // expired together, by expiry time then id, as one
-                    // table's sweep does (at the end, all at one time).
-                    group.clear();
-                    for w in 0..n {
-                        while let Some(q) = queues.get_mut(w).filter(|q| at_key(q)) {
-                            let Some(item) = q.pop_front() else { break };
-                            if let What::End {
-                                judged_at,
+                            let end = EndRelay {
                                 reason,
-                                mut conn,
-                            } = item.what
-                            {
-                                let id = globalize(&mut ids, w, &mut conn);
-                                group.push((judged_at, id, reason, conn));
+                                verdict,
+                                found,
+                                conn,
+                            };
+                            match phase {
+                                Phase::Packet => {
+                                    live = live.saturating_sub(1);
+                                    end.deliver(main, judged_at)?;
+                                }
+                                _ => group.push((judged_at, id, end)),
                             }
                         }
                     }
-                    group.sort_unstable_by_key(|(at, id, _, _)| (*at, *id));
-                    for (judged_at, _, reason, conn) in group.drain(..) {
-                        live = live.saturating_sub(1);
-                        main.emit(&conn, reason, judged_at)?;
-                    }
                 }
+            }
+            group.sort_unstable_by_key(|(at, id, _)| (*at, *id));
+            for (judged_at, _, end) in group.drain(..) {
+                live = live.saturating_sub(1);
+                end.deliver(main, judged_at)?;
             }
         }
         if safe == u64::MAX {
             return Ok(peak);
         }
-        // Wait for the worker that is furthest behind.
-        let laggard = (0..n).min_by_key(|&w| through.get(w).copied().unwrap_or(u64::MAX));
-        let Some(w) = laggard else { return Ok(peak) };
-        match workers.get(w).map(|rx| rx.recv()) {
-            Some(Ok(batch)) => {
-                if let Some(q) = queues.get_mut(w) {
+        match workers.recv() {
+            Ok(batch) => {
+                if let Some(q) = queues.get_mut(batch.worker) {
                     q.extend(batch.items);
                 }
-                if let Some(t) = through.get_mut(w) {
+                if let Some(t) = through.get_mut(batch.worker) {
                     *t = batch.through;
                 }
             }
-            // Done (or failed: its error surfaces when it is joined).
-            _ => {
-                if let Some(t) = through.get_mut(w) {
-                    *t = u64::MAX;
-                }
-            }
+            // Every worker is done (or failed: its error surfaces when it
+            // is joined).
+            Err(_) => through.iter_mut().for_each(|t| *t = u64::MAX),
         }
         progress();
     }
 }
 
-/// A worker's id → (global id, the global id of the connection whose
-/// 4-tuple it reused), for the connections in the worker's table.
-type IdMap = HashMap<u64, (u64, Option<u64>), ahash::RandomState>;
+/// A connection a worker ended, with its run-wide id.
+struct EndRelay {
+    reason: EndReason,
+    verdict: Verdict,
+    found: Option<Vec<Finding>>,
+    conn: Box<Connection>,
+}
 
-/// Gives a connection from worker `w` its global id (and the connection
-/// its SYN ran into, when there was one), and forgets the worker's id.
-fn globalize(ids: &mut [IdMap], w: usize, conn: &mut Connection) -> u64 {
-    let Some((id, prior)) = ids.get_mut(w).and_then(|m| m.remove(&conn.id)) else {
-        return conn.id;
-    };
-    conn.id = id;
-    if let (Some(p), Some(prior_id)) = (conn.prior.as_mut(), prior) {
-        match p.as_mut() {
-            Prior::TimeWait(tw) => tw.id = prior_id,
-            Prior::OpenTuple { id, .. } => *id = prior_id,
+impl EndRelay {
+    fn deliver(self, main: &mut Analyzer<'_>, judged_at: Timestamp) -> io::Result<()> {
+        match self.found {
+            Some(mut found) => {
+                for f in &mut found {
+                    f.connection = Some(self.conn.id);
+                }
+                main.deliver(&self.conn, self.reason, &self.verdict, &found)
+            }
+            None => main.emit(&self.conn, self.reason, judged_at),
         }
     }
-    id
+}
+
+/// Gives a connection from worker `w` its run-wide id (and the earlier
+/// connection its prior names), and forgets the worker's id. Returns the
+/// id and the (worker, run-wide) ids its prior named.
+fn globalize(ids: &mut [IdMap], w: usize, conn: &mut Connection) -> (u64, Option<(u64, u64)>) {
+    let Some((id, named)) = ids.get_mut(w).and_then(|m| m.remove(&conn.id)) else {
+        return (conn.id, None);
+    };
+    conn.id = id;
+    if let (Some(p), Some((_, named_id))) = (conn.prior.as_mut(), named) {
+        p.set_connection(named_id);
+    }
+    (id, named)
 }
