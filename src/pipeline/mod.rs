@@ -29,8 +29,8 @@ const PREFETCH_BYTES: usize = 1536;
 
 /// How many packets the file loop prepares ahead of the one it processes,
 /// and how far ahead it prefetches their connections.
-const LOOKAHEAD: usize = 8;
-const PREFETCH_AHEAD: usize = 4;
+const LOOKAHEAD: usize = 12;
+const PREFETCH_AHEAD: usize = 6;
 
 /// A decoded packet waiting for [`Analyzer::process`] (see
 /// [`Analyzer::prepare`]).
@@ -520,10 +520,10 @@ impl<'s> Analyzer<'s> {
         if self.clock.next_frame(p.ts, &mut self.counters) {
             self.expire()?;
         }
-        match p.decoded {
+        match &p.decoded {
             Ok(d) => self.track(d, p.ts),
             Err(skip) => {
-                self.counters.skipped(skip);
+                self.counters.skipped(*skip);
                 Ok(())
             }
         }
@@ -533,10 +533,10 @@ impl<'s> Analyzer<'s> {
     /// thread kept the clock ([`Analyzer::process`]'s first half) and says
     /// which frame this is and what the capture time is; this worker owns
     /// the packet's connection.
-    fn shard_packet(&mut self, frame: u64, now: Timestamp, p: Prepared<'_>) -> io::Result<()> {
+    fn shard_packet(&mut self, frame: u64, now: Timestamp, p: &Prepared<'_>) -> io::Result<()> {
         self.clock.frame = frame;
         self.clock.now = self.clock.now.max(now);
-        match p.decoded {
+        match &p.decoded {
             Ok(d) => self.track(d, p.ts),
             Err(_) => Ok(()),
         }
@@ -551,14 +551,14 @@ impl<'s> Analyzer<'s> {
 
     /// The packet's effect on its connection: find (or start) it, update
     /// it, move it between lists.
-    fn track(&mut self, d: Decoded<'_>, pkt_ts: Timestamp) -> io::Result<()> {
+    fn track(&mut self, d: &Decoded<'_>, pkt_ts: Timestamp) -> io::Result<()> {
         let Decoded {
-            seg,
+            ref seg,
             key,
             side,
             hash,
             captured_all,
-        } = d;
+        } = *d;
         self.counters.tcp_packets += 1;
         let at = Event {
             ts: pkt_ts,
@@ -569,25 +569,25 @@ impl<'s> Analyzer<'s> {
                 if self
                     .table
                     .get(id)
-                    .is_some_and(|c| c.is_reused_by(side, &seg)) =>
+                    .is_some_and(|c| c.is_reused_by(side, seg)) =>
             {
                 let prior = self
                     .table
                     .get(id)
-                    .and_then(|old| old.prior_for(side, &seg, at, self.cfg.thresholds.time_wait));
+                    .and_then(|old| old.prior_for(side, seg, at, self.cfg.thresholds.time_wait));
                 self.end(id, EndReason::Reused)?;
-                self.start(key, hash, side, &seg, at, prior)?
+                self.start(key, hash, side, seg, at, prior)?
             }
             Some(id) => match self.expired(id) {
                 // Its time ran out before this packet (the sweep runs only
                 // now and then): it ends, and the packet starts a new one.
                 Some(reason) => {
                     self.end(id, reason)?;
-                    self.start(key, hash, side, &seg, at, None)?
+                    self.start(key, hash, side, seg, at, None)?
                 }
                 None => id,
             },
-            None => self.start(key, hash, side, &seg, at, None)?,
+            None => self.start(key, hash, side, seg, at, None)?,
         };
         let Some(conn) = self.table.get_mut(id) else {
             return Ok(());
@@ -598,14 +598,14 @@ impl<'s> Analyzer<'s> {
             Some(_) => conn.endpoint(dir).stream.retransmitted_bytes,
             None => 0,
         };
-        let fresh = conn.on_segment(side, &seg, at, captured_all);
+        let fresh = conn.on_segment(side, seg, at, captured_all);
         if !fresh {
             self.counters.duplicates += 1;
         }
         if let Some(x) = self.export.as_mut() {
             // A duplicate (two taps) carries nothing new; skip it.
             if fresh {
-                x.segment(conn.id, dir, &seg)?;
+                x.segment(conn.id, dir, seg)?;
             }
         }
         if let Some(w) = self.watch.as_mut() {
@@ -837,9 +837,7 @@ impl<'s> Analyzer<'s> {
             EndReason::CaptureEnd => {}
         }
         if self.relay.is_some() {
-            if let Some(conn) = table.take_released(slot) {
-                self.relay_end(conn, reason, judged_at);
-            }
+            self.relay_end(table, slot, reason, judged_at);
             return Ok(());
         }
         match table.released(slot) {
@@ -852,11 +850,20 @@ impl<'s> Analyzer<'s> {
     /// out here, where the connection is in cache; the merging thread
     /// gives it its run-wide id. Findings that name connections by id
     /// (their messages say "connection N") it works out again itself.
-    fn relay_end(&mut self, conn: Connection, reason: EndReason, judged_at: Timestamp) {
+    fn relay_end(
+        &mut self,
+        table: &mut FlowTable<Connection>,
+        slot: SlotId,
+        reason: EndReason,
+        judged_at: Timestamp,
+    ) {
+        let Some(conn) = table.released(slot) else {
+            return;
+        };
         let verdict = conn.verdict(reason);
         self.scratch.clear();
         findings::evaluate(
-            &conn,
+            conn,
             &verdict,
             judged_at,
             &self.cfg.thresholds,
@@ -866,17 +873,17 @@ impl<'s> Analyzer<'s> {
             true => None,
             false => Some(self.scratch.clone()),
         };
-        if let Some(r) = self.relay.as_mut() {
-            r.push(
+        if let (Some(r), Some(conn)) = (self.relay.as_mut(), table.take_released(slot)) {
+            r.end(
                 self.clock.frame,
                 self.phase,
-                What::End {
+                parallel::Ended {
                     judged_at,
                     reason,
                     verdict,
                     found,
-                    conn: Box::new(conn),
                 },
+                conn,
             );
         }
     }
@@ -966,15 +973,25 @@ impl<'s> Analyzer<'s> {
     /// Judges every connection still in the table at the capture's end,
     /// in id order.
     fn end_all(&mut self) -> io::Result<()> {
+        self.end_all_then(&mut |_| true)
+    }
+
+    /// [`Analyzer::end_all`], calling `then` after each connection (a
+    /// worker hands its relays over now and then); `false` stops.
+    fn end_all_then(&mut self, then: &mut dyn FnMut(&mut Self) -> bool) -> io::Result<()> {
         let mut rest: Vec<(u64, SlotId)> = self.table.ids().map(|(s, c)| (c.id, s)).collect();
         rest.sort_unstable();
         self.phase = Phase::CaptureEnd;
         self.with_table(|a, table| {
-            rest.into_iter()
-                .try_for_each(|(_, slot)| match table.release(slot) {
-                    Some(_) => a.judge(table, slot, EndReason::CaptureEnd),
-                    None => Ok(()),
-                })
+            for (_, slot) in rest {
+                if table.release(slot).is_some() {
+                    a.judge(table, slot, EndReason::CaptureEnd)?;
+                    if !then(a) {
+                        break;
+                    }
+                }
+            }
+            Ok(())
         })
     }
 

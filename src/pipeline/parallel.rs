@@ -1,23 +1,28 @@
 //! The pipeline on several cores (`--threads N`).
 //!
-//! One thread reads and decodes every packet, does the per-packet
-//! bookkeeping (frame numbers, capture time, the sweep schedule) and hands
-//! each TCP segment to the worker that owns its connection, chosen by the
-//! flow hash. Each worker keeps its own flow table and trackers. What a
-//! worker would tell the host tracker or the sink (a connection started, a
-//! state change a host count follows, a connection ended) it relays
-//! instead, stamped with the frame and the phase of the frame it happened
-//! in. The calling thread merges the workers' relays in that order, gives
-//! connections their ids in order of their first packet, and does the rest
-//! exactly as the single-threaded loop would: host aggregates, verdicts,
-//! findings, output. The output is the same, byte for byte, as with one
-//! thread (`tests/threads.rs`).
+//! One thread reads and decodes every packet, keeps the clock (frame
+//! numbers, capture time, the sweep schedule) and hands each TCP segment to
+//! the worker that owns its connection, chosen by the flow hash. Each
+//! worker keeps its own flow table and trackers, and judges the
+//! connections that leave it (verdict and findings). What it would tell
+//! the host tracker or the sink (a connection started, a state change a
+//! host count follows, a connection ended) it relays instead, stamped with
+//! the frame and the phase of the frame it happened in. The calling thread
+//! merges the workers' relays in that order, gives connections their ids
+//! in order of their first packet, and does the rest exactly as the
+//! single-threaded loop would: host aggregates, counters, output. The
+//! output is the same, byte for byte, as with one thread
+//! (`tests/threads.rs`).
 //!
 //! Why this order is the single-threaded one: every worker sweeps at the
 //! same frames, with the same capture time, because the reading thread
 //! tells them all when; a sweep judges exactly the connections whose time
 //! is up, ordered by expiry time then id; everything else a packet causes
 //! happens in the one worker that owns it, in program order.
+//!
+//! Buffers travel in circles (reader → worker → reader, worker → merge →
+//! worker) and every channel forward is bounded, so memory stays bounded
+//! whichever stage is slowest.
 //!
 //! The default `--max-connections` is split evenly between the workers;
 //! once a worker reaches its share, which connection it evicts depends on
@@ -48,15 +53,26 @@ pub fn default_threads() -> usize {
 /// (each hand-over also tells the merging thread how far a worker got).
 const HAND_OVER_EVERY: u64 = 8192;
 
+/// Connections a worker hands over at a time at the capture's end (each
+/// is a kilobyte and a half, and the channel counts batches).
+const CAPTURE_END_BATCH: u64 = 512;
+
+/// The `through` of a worker's batches of connections judged at the
+/// capture's end, before its last one (`u64::MAX`): every frame is done.
+const CAPTURE_ENDING: u64 = u64::MAX - 1;
+
 /// Hand-overs a worker may have waiting before the reading thread waits,
-/// and (times the workers) relays waiting for the merge before a worker
-/// waits: what bounds memory when one stage is slower than the others.
+/// and (times the workers) batches waiting for the merge before a worker
+/// waits.
 const QUEUE_DEPTH: usize = 4;
 
-/// What a worker relays, in the order it happened.
-#[derive(Default)]
+/// What a worker relays, in the order it happened, and the connections
+/// that ended (moved out of its table; the merge reads them in place).
 pub(super) struct Relay {
     items: Vec<RelayItem>,
+    conns: Vec<Connection>,
+    /// Buffers the merge is done with, to fill again.
+    spare: mpsc::Receiver<(Vec<RelayItem>, Vec<Connection>)>,
 }
 
 impl Relay {
@@ -67,6 +83,28 @@ impl Relay {
             _ => frame,
         };
         self.items.push(RelayItem { frame, phase, what });
+    }
+
+    /// A connection ended: how, and the connection itself.
+    pub(super) fn end(&mut self, frame: u64, phase: Phase, ended: Ended, conn: Connection) {
+        self.conns.push(conn);
+        let conn = self.conns.len() - 1;
+        self.push(frame, phase, What::End { ended, conn });
+    }
+
+    /// What was relayed so far, leaving empty buffers (recycled ones when
+    /// the merge has returned some) in its place.
+    fn take(&mut self) -> (Vec<RelayItem>, Vec<Connection>) {
+        let (items, conns) = self.spare.try_recv().unwrap_or_else(|_| {
+            (
+                Vec::with_capacity(self.items.capacity()),
+                Vec::with_capacity(self.conns.capacity()),
+            )
+        });
+        (
+            std::mem::replace(&mut self.items, items),
+            std::mem::replace(&mut self.conns, conns),
+        )
     }
 }
 
@@ -82,16 +120,19 @@ pub(super) enum What {
     Start { local: u64, prior: Option<u64> },
     /// For the host tracker.
     Host(HostEvent),
-    /// A connection left the worker's table (its id still the worker's).
-    End {
-        judged_at: Timestamp,
-        reason: EndReason,
-        verdict: Verdict,
-        /// Its findings, or `None` when they name connections by id and
-        /// the merge must work them out with the run-wide ids.
-        found: Option<Vec<Finding>>,
-        conn: Box<Connection>,
-    },
+    /// A connection left the worker's table (its id still the worker's):
+    /// `conn` indexes the batch's connections.
+    End { ended: Ended, conn: usize },
+}
+
+/// How a worker judged a connection that left its table.
+pub(super) struct Ended {
+    pub(super) judged_at: Timestamp,
+    pub(super) reason: EndReason,
+    pub(super) verdict: Verdict,
+    /// Its findings, or `None` when they name connections by id and the
+    /// merge must work them out with the run-wide ids.
+    pub(super) found: Option<Vec<Finding>>,
 }
 
 /// What the reading thread hands a worker.
@@ -119,7 +160,16 @@ struct InBatch {
 struct OutBatch {
     worker: usize,
     items: Vec<RelayItem>,
+    conns: Vec<Connection>,
     through: u64,
+}
+
+/// A batch the merge is working through.
+struct Pending {
+    items: Vec<RelayItem>,
+    /// The first item not yet merged.
+    next: usize,
+    conns: Vec<Connection>,
 }
 
 /// What the reading thread counted and read.
@@ -145,6 +195,16 @@ impl Sink for NoSink {
     }
 }
 
+/// A worker's channels: its input and where the input's buffers go back,
+/// its output and where the output's buffers come back.
+struct WorkerEnds {
+    me: usize,
+    input: mpsc::Receiver<InBatch>,
+    spare_input: mpsc::Sender<Vec<Input>>,
+    output: mpsc::SyncSender<OutBatch>,
+    spare_output: mpsc::Receiver<(Vec<RelayItem>, Vec<Connection>)>,
+}
+
 /// [`super::run_sources`] on `threads` workers, plus the reading thread
 /// and the calling one.
 pub(super) fn run_threaded(
@@ -161,20 +221,33 @@ pub(super) fn run_threaded(
     let bytes_read = AtomicU64::new(0);
     thread::scope(|scope| {
         let mut inputs = Vec::with_capacity(n);
+        let mut spare_inputs = Vec::with_capacity(n);
+        let mut spare_outputs = Vec::with_capacity(n);
         let mut workers = Vec::with_capacity(n);
         // One bounded channel from all workers: the merge never waits on
         // one worker while another's relays pile up, and a worker that is
-        // ahead of the merge waits (so memory stays bounded).
+        // ahead of the merge waits.
         let (tx_out, outputs) = mpsc::sync_channel::<OutBatch>(n * QUEUE_DEPTH);
         for w in 0..n {
             let (tx_in, rx_in) = mpsc::sync_channel::<InBatch>(QUEUE_DEPTH);
-            let (wcfg, tx_out) = (worker_cfg.clone(), tx_out.clone());
+            let (tx_spare_in, rx_spare_in) = mpsc::channel::<Vec<Input>>();
+            let (tx_spare_out, rx_spare_out) = mpsc::channel();
+            let ends = WorkerEnds {
+                me: w,
+                input: rx_in,
+                spare_input: tx_spare_in,
+                output: tx_out.clone(),
+                spare_output: rx_spare_out,
+            };
+            let wcfg = worker_cfg.clone();
             let worker = thread::Builder::new()
                 .name(format!("finscope-w{w}"))
-                .spawn_scoped(scope, move || work(wcfg, w, rx_in, tx_out))
+                .spawn_scoped(scope, move || work(wcfg, ends))
                 .map_err(RunError::Output)?;
             workers.push(worker);
             inputs.push(tx_in);
+            spare_inputs.push(rx_spare_in);
+            spare_outputs.push(tx_spare_out);
         }
         drop(tx_out);
         let (tx_precision, rx_precision) = mpsc::channel();
@@ -182,7 +255,7 @@ pub(super) fn run_threaded(
         let reader = thread::Builder::new()
             .name("finscope-read".into())
             .spawn_scoped(scope, move || {
-                read(sources, count, inputs, tx_precision, bytes)
+                read(sources, count, inputs, spare_inputs, tx_precision, bytes)
             })
             .map_err(RunError::Output)?;
 
@@ -190,7 +263,7 @@ pub(super) fn run_threaded(
         if let Ok(p) = rx_precision.recv() {
             main.set_precision(p);
         }
-        let merged = merge(&mut main, n, outputs, &mut || {
+        let merged = merge(&mut main, outputs, spare_outputs, &mut || {
             progress(bytes_read.load(Ordering::Relaxed));
         });
         // A failed merge dropped its receiver: the workers and then the
@@ -243,6 +316,7 @@ fn read(
     sources: Vec<FileSource>,
     count: Option<u64>,
     workers: Vec<mpsc::SyncSender<InBatch>>,
+    spare: Vec<mpsc::Receiver<Vec<Input>>>,
     precision: mpsc::Sender<Precision>,
     bytes: &AtomicU64,
 ) -> ReadOutcome {
@@ -253,10 +327,12 @@ fn read(
     let mut errors = Vec::new();
     let mut clock = Clock::default();
     let hand_over = |pending: &mut Vec<Vec<Input>>, clock: &Clock| -> bool {
-        for (w, tx) in workers.iter().enumerate() {
-            let items = pending.get_mut(w).map(std::mem::take).unwrap_or_default();
+        for ((p, tx), spare) in pending.iter_mut().zip(&workers).zip(&spare) {
+            let empty = spare
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(p.capacity()));
             let batch = InBatch {
-                items,
+                items: std::mem::replace(p, empty),
                 through: clock.frame,
                 now: clock.now,
             };
@@ -331,60 +407,56 @@ fn read(
 
 /// A worker: its share of the connections, tracked as the single-threaded
 /// loop would, with the same lookahead prefetching.
-fn work(
-    cfg: AnalysisConfig,
-    me: usize,
-    input: mpsc::Receiver<InBatch>,
-    output: mpsc::SyncSender<OutBatch>,
-) -> io::Result<Counters> {
+fn work(cfg: AnalysisConfig, ends: WorkerEnds) -> io::Result<Counters> {
+    let WorkerEnds {
+        me,
+        input,
+        spare_input,
+        output,
+        spare_output,
+    } = ends;
     let mut sink = NoSink;
     let mut a = Analyzer::new(cfg, &mut sink);
-    a.relay = Some(Relay::default());
-    let mut ahead: VecDeque<(u64, Timestamp, Prepared<'static>)> =
-        VecDeque::with_capacity(LOOKAHEAD);
+    a.relay = Some(Relay {
+        items: Vec::new(),
+        conns: Vec::new(),
+        spare: spare_output,
+    });
     let send = |a: &mut Analyzer<'_>, through: u64| -> bool {
-        let items = a
-            .relay
-            .as_mut()
-            .map(|r| std::mem::take(&mut r.items))
-            .unwrap_or_default();
+        let Some((items, conns)) = a.relay.as_mut().map(Relay::take) else {
+            return false;
+        };
         let batch = OutBatch {
             worker: me,
             items,
+            conns,
             through,
         };
         output.send(batch).is_ok()
     };
-    for batch in input {
-        for item in batch.items {
-            match item {
-                Input::Packet { frame, now, p } => {
-                    if let Some(h) = p.hash() {
-                        a.table.prefetch_cell(h);
-                    }
-                    ahead.push_back((frame, now, p));
-                    if let Some(q) = ahead.len().checked_sub(PREFETCH_AHEAD + 1) {
-                        if let Some((_, _, p)) = ahead.get(q) {
-                            a.prefetch(p);
-                        }
-                    }
-                    if ahead.len() >= LOOKAHEAD {
-                        if let Some((frame, now, p)) = ahead.pop_front() {
-                            a.shard_packet(frame, now, p)?;
-                        }
-                    }
-                }
-                Input::Sweep { frame, now } => {
-                    while let Some((frame, now, p)) = ahead.pop_front() {
-                        a.shard_packet(frame, now, p)?;
-                    }
-                    a.shard_sweep(frame, now)?;
-                }
+    for mut batch in input {
+        // The lookahead of the single-threaded loop, by index: the packets
+        // to prefetch for are already in the batch.
+        let items = &batch.items;
+        let packet = |i: usize| match items.get(i) {
+            Some(Input::Packet { p, .. }) => Some(p),
+            _ => None,
+        };
+        for (i, item) in items.iter().enumerate() {
+            if let Some(h) = packet(i + LOOKAHEAD).and_then(Prepared::hash) {
+                a.table.prefetch_cell(h);
+            }
+            if let Some(p) = packet(i + PREFETCH_AHEAD) {
+                a.prefetch(p);
+            }
+            match *item {
+                Input::Packet { frame, now, ref p } => a.shard_packet(frame, now, p)?,
+                Input::Sweep { frame, now } => a.shard_sweep(frame, now)?,
             }
         }
-        while let Some((frame, now, p)) = ahead.pop_front() {
-            a.shard_packet(frame, now, p)?;
-        }
+        batch.items.clear();
+        // Back to the reader (which may have stopped: then it is dropped).
+        let _ = spare_input.send(batch.items);
         // Capture time moves with every packet, the other workers' too
         // (connections still open at the end are judged at the last one).
         a.clock.now = a.clock.now.max(batch.now);
@@ -392,7 +464,14 @@ fn work(
             return Ok(a.counters);
         }
     }
-    a.end_all()?;
+    // What is left at the end goes over in batches too (in id order, the
+    // order the merge takes them in), not in one batch as large as the
+    // table.
+    let mut judged = 0u64;
+    a.end_all_then(&mut |a| {
+        judged += 1;
+        !judged.is_multiple_of(CAPTURE_END_BATCH) || send(a, CAPTURE_ENDING)
+    })?;
     send(&mut a, u64::MAX);
     Ok(a.counters)
 }
@@ -408,43 +487,52 @@ type IdMap = HashMap<u64, (u64, Option<(u64, u64)>), ahash::RandomState>;
 type Reused = (u64, u64, u64, Option<(u64, u64)>);
 
 /// The calling thread: merges the workers' relays in frame order and
-/// plays them into `main` (its host tracker, findings and sink). Returns
+/// plays them into `main` (its host tracker, counters and sink). Returns
 /// the peak number of connections tracked at once.
 fn merge(
     main: &mut Analyzer<'_>,
-    n: usize,
     workers: mpsc::Receiver<OutBatch>,
+    spare: Vec<mpsc::Sender<(Vec<RelayItem>, Vec<Connection>)>>,
     progress: &mut dyn FnMut(),
 ) -> io::Result<u64> {
-    let mut queues: Vec<VecDeque<RelayItem>> = (0..n).map(|_| VecDeque::new()).collect();
+    let n = spare.len();
+    let mut queues: Vec<VecDeque<Pending>> = (0..n).map(|_| VecDeque::new()).collect();
     let mut through = vec![0u64; n];
     let mut ids: Vec<IdMap> = (0..n).map(|_| HashMap::default()).collect();
     let mut reused: Vec<Option<Reused>> = vec![None; n];
     let (mut next_id, mut live, mut peak) = (1u64, 0u64, 0u64);
-    let mut group: Vec<(Timestamp, u64, EndRelay)> = Vec::new();
+    // A sweep's ends: (expiry, run-wide id, worker, index in its batch,
+    // how it ended).
+    let mut group: Vec<(Timestamp, u64, usize, usize, Ended)> = Vec::new();
     loop {
         let safe = through.iter().copied().min().unwrap_or(u64::MAX);
         loop {
+            recycle(&mut queues, &spare);
+            // (Connections judged at the capture's end wait for the loop
+            // after this one.)
             let next = queues
                 .iter()
-                .filter_map(|q| q.front())
-                .filter(|it| it.frame <= safe)
+                .filter_map(|q| q.front().and_then(|b| b.items.get(b.next)))
+                .filter(|it| it.frame <= safe.min(CAPTURE_ENDING))
                 .map(|it| (it.frame, it.phase))
                 .min();
             let Some((frame, phase)) = next else { break };
-            let at_key = |q: &VecDeque<RelayItem>| {
-                q.front()
-                    .is_some_and(|it| (it.frame, it.phase) == (frame, phase))
-            };
             // A sweep (and the capture's end) happens in every worker at
             // once: judge what they expired together, by expiry time then
             // id, as one table's sweep does. A packet's relays come from
-            // its one worker, in order.
+            // its one worker, in order. Either way a worker's items for one
+            // frame and phase sit in one batch (it hands over between
+            // input batches, which hold whole sweeps).
             group.clear();
-            for w in 0..n {
-                while let Some(q) = queues.get_mut(w).filter(|q| at_key(q)) {
-                    let Some(item) = q.pop_front() else { break };
-                    match item.what {
+            for (w, q) in queues.iter_mut().enumerate() {
+                let Some(b) = q.front_mut() else { continue };
+                while let Some(item) = b
+                    .items
+                    .get_mut(b.next)
+                    .filter(|it| (it.frame, it.phase) == (frame, phase))
+                {
+                    b.next += 1;
+                    match &mut item.what {
                         What::Start { local, prior } => {
                             let id = next_id;
                             next_id += 1;
@@ -457,56 +545,116 @@ fn merge(
                                 }
                             });
                             if let Some(m) = ids.get_mut(w) {
-                                m.insert(local, (id, prior));
+                                m.insert(*local, (id, prior));
                             }
                             live += 1;
                             peak = peak.max(live);
                         }
-                        What::Host(ev) => main.hosts.record(ev, main.cfg.thresholds.time_wait),
-                        What::End {
-                            judged_at,
-                            reason,
-                            verdict,
-                            found,
-                            mut conn,
-                        } => {
-                            let local = conn.id;
-                            let (id, named) = globalize(&mut ids, w, &mut conn);
-                            if reason == EndReason::Reused {
+                        What::Host(ev) => main.hosts.record(*ev, main.cfg.thresholds.time_wait),
+                        What::End { ended, conn } => {
+                            let Some(c) = b.conns.get_mut(*conn) else {
+                                continue;
+                            };
+                            let local = c.id;
+                            let (id, named) = globalize(&mut ids, w, c);
+                            let ended = Ended {
+                                found: ended.found.take(),
+                                ..*ended
+                            };
+                            if ended.reason == EndReason::Reused {
                                 if let Some(r) = reused.get_mut(w) {
                                     *r = Some((frame, local, id, named));
                                 }
                             }
-                            let end = EndRelay {
-                                reason,
-                                verdict,
-                                found,
-                                conn,
-                            };
                             match phase {
                                 Phase::Packet => {
                                     live = live.saturating_sub(1);
-                                    end.deliver(main, judged_at)?;
+                                    deliver(main, c, ended)?;
                                 }
-                                _ => group.push((judged_at, id, end)),
+                                _ => group.push((ended.judged_at, id, w, *conn, ended)),
                             }
                         }
                     }
                 }
             }
-            group.sort_unstable_by_key(|(at, id, _)| (*at, *id));
-            for (judged_at, _, end) in group.drain(..) {
-                live = live.saturating_sub(1);
-                end.deliver(main, judged_at)?;
+            group.sort_unstable_by_key(|g| (g.0, g.1));
+            for (_, _, w, conn, ended) in group.drain(..) {
+                let c = queues
+                    .get(w)
+                    .and_then(|q| q.front())
+                    .and_then(|b| b.conns.get(conn));
+                if let Some(c) = c {
+                    live = live.saturating_sub(1);
+                    deliver(main, c, ended)?;
+                }
             }
         }
-        if safe == u64::MAX {
-            return Ok(peak);
+        if safe >= CAPTURE_ENDING {
+            // The capture's end: each worker's connections come in its id
+            // order, which is run-wide id order too, so taking the lowest
+            // run-wide id of the workers' next ones gives one table's order
+            // without holding them all. A worker with none waiting must be
+            // done for the merge to go on.
+            loop {
+                recycle(&mut queues, &spare);
+                let mut lowest: Option<(u64, usize)> = None;
+                let mut ready = true;
+                for (w, q) in queues.iter().enumerate() {
+                    let front = q.front().and_then(|b| {
+                        let item = b.items.get(b.next)?;
+                        match &item.what {
+                            What::End { conn, .. } => b.conns.get(*conn),
+                            _ => None,
+                        }
+                    });
+                    match front {
+                        Some(c) => {
+                            let id = ids
+                                .get(w)
+                                .and_then(|m| m.get(&c.id))
+                                .map_or(c.id, |&(id, _)| id);
+                            if lowest.is_none_or(|(low, _)| id < low) {
+                                lowest = Some((id, w));
+                            }
+                        }
+                        None => ready &= through.get(w) == Some(&u64::MAX),
+                    }
+                }
+                let (true, Some((_, w))) = (ready, lowest) else {
+                    break;
+                };
+                let Some(b) = queues.get_mut(w).and_then(|q| q.front_mut()) else {
+                    break;
+                };
+                let Some(item) = b.items.get_mut(b.next) else {
+                    break;
+                };
+                b.next += 1;
+                if let What::End { ended, conn } = &mut item.what {
+                    if let Some(c) = b.conns.get_mut(*conn) {
+                        globalize(&mut ids, w, c);
+                        let ended = Ended {
+                            found: ended.found.take(),
+                            ..*ended
+                        };
+                        live = live.saturating_sub(1);
+                        deliver(main, c, ended)?;
+                    }
+                }
+            }
+            recycle(&mut queues, &spare);
+            if safe == u64::MAX && queues.iter().all(VecDeque::is_empty) {
+                return Ok(peak);
+            }
         }
         match workers.recv() {
             Ok(batch) => {
                 if let Some(q) = queues.get_mut(batch.worker) {
-                    q.extend(batch.items);
+                    q.push_back(Pending {
+                        items: batch.items,
+                        next: 0,
+                        conns: batch.conns,
+                    });
                 }
                 if let Some(t) = through.get_mut(batch.worker) {
                     *t = batch.through;
@@ -520,25 +668,34 @@ fn merge(
     }
 }
 
-/// A connection a worker ended, with its run-wide id.
-struct EndRelay {
-    reason: EndReason,
-    verdict: Verdict,
-    found: Option<Vec<Finding>>,
-    conn: Box<Connection>,
+/// Sends the batches the merge has worked through back to their workers.
+fn recycle(
+    queues: &mut [VecDeque<Pending>],
+    spare: &[mpsc::Sender<(Vec<RelayItem>, Vec<Connection>)>],
+) {
+    for (q, back) in queues.iter_mut().zip(spare) {
+        while q.front().is_some_and(|b| b.next >= b.items.len()) {
+            if let Some(mut b) = q.pop_front() {
+                b.items.clear();
+                b.conns.clear();
+                // A worker that has finished takes no more.
+                let _ = back.send((b.items, b.conns));
+            }
+        }
+    }
 }
 
-impl EndRelay {
-    fn deliver(self, main: &mut Analyzer<'_>, judged_at: Timestamp) -> io::Result<()> {
-        match self.found {
-            Some(mut found) => {
-                for f in &mut found {
-                    f.connection = Some(self.conn.id);
-                }
-                main.deliver(&self.conn, self.reason, &self.verdict, &found)
+/// Hands a connection a worker ended, now with its run-wide id, to the
+/// sink (working out its findings here when they name connections).
+fn deliver(main: &mut Analyzer<'_>, conn: &Connection, ended: Ended) -> io::Result<()> {
+    match ended.found {
+        Some(mut found) => {
+            for f in &mut found {
+                f.connection = Some(conn.id);
             }
-            None => main.emit(&self.conn, self.reason, judged_at),
+            main.deliver(conn, ended.reason, &ended.verdict, &found)
         }
+        None => main.emit(conn, ended.reason, ended.judged_at),
     }
 }
 
