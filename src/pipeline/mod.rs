@@ -701,25 +701,26 @@ impl<'s> Analyzer<'s> {
         let half_open = seg.flags.syn() && !seg.flags.ack();
         conn.half_open = half_open;
         let server = conn.server;
-        if let Some(r) = self.relay.as_mut() {
-            r.push(
-                self.clock.frame,
-                Phase::Packet,
-                What::Start {
-                    local: conn.id,
-                    prior: prior.as_ref().map(crate::conn::Prior::connection),
-                },
-            );
-        }
+        let named = prior.as_ref().map(crate::conn::Prior::connection);
         conn.prior = prior.map(Box::new);
-        if half_open {
-            self.host(HostEvent::HalfOpenIn { server, at: at.ts });
-        }
         self.next_id += 1;
         self.counters.connections += 1;
         let id = self
             .table
             .insert_hashed(key, hash, conn, List::Open, at.ts.0);
+        if let Some(r) = self.relay.as_mut() {
+            r.push(
+                self.clock.frame,
+                Phase::Packet,
+                What::Start {
+                    slot: id,
+                    prior: named,
+                },
+            );
+        }
+        if half_open {
+            self.host(HostEvent::HalfOpenIn { server, at: at.ts });
+        }
         self.counters.peak_connections =
             self.counters.peak_connections.max(self.table.len() as u64);
         Ok(id)
@@ -883,6 +884,7 @@ impl<'s> Analyzer<'s> {
                     verdict,
                     found,
                 },
+                slot,
                 conn,
             );
         }

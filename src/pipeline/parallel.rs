@@ -28,7 +28,7 @@
 //! once a worker reaches its share, which connection it evicts depends on
 //! its table alone (an explicit `--max-connections` runs single-threaded).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -42,6 +42,7 @@ use crate::capture::{CaptureError, FileSource, Merge, Precision, Timestamp};
 use crate::conn::{Connection, EndReason, Verdict};
 use crate::findings::hosts::HostEvent;
 use crate::findings::Finding;
+use crate::flow::SlotId;
 use crate::report::{ConnRecord, FileSummary, Sink, Summary};
 
 /// The cores this machine offers (the default for `--threads`).
@@ -86,10 +87,17 @@ impl Relay {
     }
 
     /// A connection ended: how, and the connection itself.
-    pub(super) fn end(&mut self, frame: u64, phase: Phase, ended: Ended, conn: Connection) {
+    pub(super) fn end(
+        &mut self,
+        frame: u64,
+        phase: Phase,
+        ended: Ended,
+        slot: SlotId,
+        conn: Connection,
+    ) {
         self.conns.push(conn);
         let conn = self.conns.len() - 1;
-        self.push(frame, phase, What::End { ended, conn });
+        self.push(frame, phase, What::End { ended, slot, conn });
     }
 
     /// What was relayed so far, leaving empty buffers (recycled ones when
@@ -115,14 +123,18 @@ pub(super) struct RelayItem {
 }
 
 pub(super) enum What {
-    /// A connection started; `local` is the worker's id for it, `prior`
+    /// A connection started in `slot` of the worker's table; `prior` is
     /// the worker's id of the earlier connection its SYN ran into.
-    Start { local: u64, prior: Option<u64> },
+    Start { slot: SlotId, prior: Option<u64> },
     /// For the host tracker.
     Host(HostEvent),
-    /// A connection left the worker's table (its id still the worker's):
-    /// `conn` indexes the batch's connections.
-    End { ended: Ended, conn: usize },
+    /// A connection left the worker's table (its id still the worker's)
+    /// from `slot`: `conn` indexes the batch's connections.
+    End {
+        ended: Ended,
+        slot: SlotId,
+        conn: usize,
+    },
 }
 
 /// How a worker judged a connection that left its table.
@@ -476,10 +488,11 @@ fn work(cfg: AnalysisConfig, ends: WorkerEnds) -> io::Result<Counters> {
     Ok(a.counters)
 }
 
-/// A worker id → (run-wide id, and the worker's and run-wide ids of the
-/// earlier connection its prior names), for the connections in the
-/// worker's table.
-type IdMap = HashMap<u64, (u64, Option<(u64, u64)>), ahash::RandomState>;
+/// For each slot of a worker's table, its connection's run-wide id and
+/// the (worker, run-wide) ids of the earlier connection its prior names.
+/// Slots are dense and as many as the connections tracked at once: a
+/// lookup is an index, not a hash.
+type IdMap = Vec<(u64, Option<(u64, u64)>)>;
 
 /// Each worker's connection last ended by reuse, which the next one on the
 /// tuple may name: (frame, worker id, run-wide id, and the ids its own
@@ -498,7 +511,7 @@ fn merge(
     let n = spare.len();
     let mut queues: Vec<VecDeque<Pending>> = (0..n).map(|_| VecDeque::new()).collect();
     let mut through = vec![0u64; n];
-    let mut ids: Vec<IdMap> = (0..n).map(|_| HashMap::default()).collect();
+    let mut ids: Vec<IdMap> = (0..n).map(|_| Vec::new()).collect();
     let mut reused: Vec<Option<Reused>> = vec![None; n];
     let (mut next_id, mut live, mut peak) = (1u64, 0u64, 0u64);
     // A sweep's ends: (expiry, run-wide id, worker, index in its batch,
@@ -533,7 +546,7 @@ fn merge(
                 {
                     b.next += 1;
                     match &mut item.what {
-                        What::Start { local, prior } => {
+                        What::Start { slot, prior } => {
                             let id = next_id;
                             next_id += 1;
                             let prior = prior.and_then(|named| {
@@ -545,18 +558,24 @@ fn merge(
                                 }
                             });
                             if let Some(m) = ids.get_mut(w) {
-                                m.insert(*local, (id, prior));
+                                let slot = *slot as usize;
+                                if m.len() <= slot {
+                                    m.resize(slot + 1, (0, None));
+                                }
+                                if let Some(e) = m.get_mut(slot) {
+                                    *e = (id, prior);
+                                }
                             }
                             live += 1;
                             peak = peak.max(live);
                         }
                         What::Host(ev) => main.hosts.record(*ev, main.cfg.thresholds.time_wait),
-                        What::End { ended, conn } => {
+                        What::End { ended, slot, conn } => {
                             let Some(c) = b.conns.get_mut(*conn) else {
                                 continue;
                             };
                             let local = c.id;
-                            let (id, named) = globalize(&mut ids, w, c);
+                            let (id, named) = globalize(&ids, w, *slot, c);
                             let ended = Ended {
                                 found: ended.found.take(),
                                 ..*ended
@@ -600,19 +619,16 @@ fn merge(
                 let mut lowest: Option<(u64, usize)> = None;
                 let mut ready = true;
                 for (w, q) in queues.iter().enumerate() {
-                    let front = q.front().and_then(|b| {
-                        let item = b.items.get(b.next)?;
-                        match &item.what {
-                            What::End { conn, .. } => b.conns.get(*conn),
-                            _ => None,
-                        }
+                    let front = q.front().and_then(|b| match b.items.get(b.next)?.what {
+                        What::End { slot, .. } => Some(slot),
+                        _ => None,
                     });
                     match front {
-                        Some(c) => {
+                        Some(slot) => {
                             let id = ids
                                 .get(w)
-                                .and_then(|m| m.get(&c.id))
-                                .map_or(c.id, |&(id, _)| id);
+                                .and_then(|m| m.get(slot as usize))
+                                .map_or(0, |&(id, _)| id);
                             if lowest.is_none_or(|(low, _)| id < low) {
                                 lowest = Some((id, w));
                             }
@@ -630,9 +646,9 @@ fn merge(
                     break;
                 };
                 b.next += 1;
-                if let What::End { ended, conn } = &mut item.what {
+                if let What::End { ended, slot, conn } = &mut item.what {
                     if let Some(c) = b.conns.get_mut(*conn) {
-                        globalize(&mut ids, w, c);
+                        globalize(&ids, w, *slot, c);
                         let ended = Ended {
                             found: ended.found.take(),
                             ..*ended
@@ -699,11 +715,16 @@ fn deliver(main: &mut Analyzer<'_>, conn: &Connection, ended: Ended) -> io::Resu
     }
 }
 
-/// Gives a connection from worker `w` its run-wide id (and the earlier
-/// connection its prior names), and forgets the worker's id. Returns the
-/// id and the (worker, run-wide) ids its prior named.
-fn globalize(ids: &mut [IdMap], w: usize, conn: &mut Connection) -> (u64, Option<(u64, u64)>) {
-    let Some((id, named)) = ids.get_mut(w).and_then(|m| m.remove(&conn.id)) else {
+/// Gives a connection from slot `slot` of worker `w` its run-wide id
+/// (and the earlier connection its prior names). Returns the id and the
+/// (worker, run-wide) ids its prior named.
+fn globalize(
+    ids: &[IdMap],
+    w: usize,
+    slot: SlotId,
+    conn: &mut Connection,
+) -> (u64, Option<(u64, u64)>) {
+    let Some(&(id, named)) = ids.get(w).and_then(|m| m.get(slot as usize)) else {
         return (conn.id, None);
     };
     conn.id = id;
