@@ -23,9 +23,8 @@ cargo build --release --quiet --example synth
 cargo build --release --quiet
 bin=target/release/finscope
 
-# measure LABEL CMD... → sets wall and rss (KB); output to /dev/null.
+# measure CMD... → sets wall (s) and rss (KB); output to /dev/null.
 measure() {
-    shift
     /usr/bin/time -o "$dir/time.txt" -f "%e %M" "$@" >/dev/null 2>"$dir/stderr.txt" || true
     read -r wall rss < <(tail -1 "$dir/time.txt")
 }
@@ -37,42 +36,44 @@ best_of_3() {
     done
     wall=$bw rss=$br
 }
-base=""
-row() { # label packets
-    local pps ratio
+base1="" basen=""
+row() { # label packets → one table row; the first two rows set the bases
+    local pps r1 rn
     pps=$(awk "BEGIN{printf \"%.2f M\", $2/$wall/1e6}")
-    if [ -z "$base" ]; then base=$wall; fi
-    ratio=$(awk "BEGIN{printf \"%.1fx\", $wall/$base}")
-    printf "| %s | %s | %s | %s | %s MB | %s |\n" "$1" "$(printf "%'d" "$2")" "$wall" "$pps" "$(awk "BEGIN{printf \"%.0f\", $rss/1024}")" "$ratio"
+    if [ -z "$base1" ]; then base1=$wall; elif [ -z "$basen" ]; then basen=$wall; fi
+    r1=$(awk "BEGIN{printf \"%.1fx\", $wall/$base1}")
+    rn=$(awk "BEGIN{printf \"%.1fx\", $wall/${basen:-$base1}}")
+    printf "| %s | %s | %s | %s | %s MB | %s | %s |\n" "$1" "$(printf "%'d" "$2")" "$wall" "$pps" \
+        "$(awk "BEGIN{printf \"%.0f\", $rss/1024}")" "$r1" "$rn"
 }
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $cores cores, $(uname -sr)"
 echo
-echo "| run | packets | wall s | packets/s | peak RSS | time vs finscope -j 1 |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| run | packets | wall s | packets/s | peak RSS | time ÷ finscope -j 1 | time ÷ finscope -j $cores |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 for scale in 1 4; do
     f="$dir/synth-$scale.pcap"
     target/release/examples/synth "$f" $((conns * scale)) 2000 "$gap" 2>"$dir/synth.log"
     packets=$(grep -o '[0-9]* packets' "$dir/synth.log" | cut -d' ' -f1)
     tag=""
     [ "$scale" = 1 ] || tag=", 4x longer"
-    best_of_3 x "$bin" analyze --format jsonl --threads 1 "$f"
+    best_of_3 "$bin" analyze --format jsonl --threads 1 "$f"
     row "finscope \`--format jsonl -j 1\`$tag" "$packets"
     if [ "$cores" -gt 1 ]; then
-        best_of_3 x "$bin" analyze --format jsonl --threads "$cores" "$f"
+        best_of_3 "$bin" analyze --format jsonl --threads "$cores" "$f"
         row "finscope \`--format jsonl -j $cores\`$tag" "$packets"
     fi
     if [ "$scale" = 1 ]; then
         if command -v tcpdump >/dev/null; then
-            best_of_3 x tcpdump -r "$f" -w /dev/null
+            best_of_3 tcpdump -r "$f" -w /dev/null
             row "libpcap read (\`tcpdump -r F -w /dev/null\`)" "$packets"
         fi
         if command -v tshark >/dev/null; then
-            measure x tshark -n -q -r "$f" -z conv,tcp
+            measure tshark -n -q -r "$f" -z conv,tcp
             row "tshark \`-q -z conv,tcp\`" "$packets"
         fi
         if command -v tcptrace >/dev/null; then
-            measure x tcptrace -l "$f"
+            measure tcptrace -l "$f"
             row "tcptrace \`-l\`" "$packets"
         fi
     fi

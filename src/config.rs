@@ -51,7 +51,10 @@ impl Config {
                 max_connections,
                 count: a.input.count,
                 filter: a.input.filter,
-                threads: a.input.threads.map_or(1, usize::from),
+                threads: a
+                    .input
+                    .threads
+                    .map_or_else(crate::pipeline::default_threads, usize::from),
                 write_streams: match a.write_streams {
                     Some(dir) => Some(StreamExport {
                         dir,
@@ -329,7 +332,10 @@ impl CheckConfig {
                 max_connections,
                 count: a.input.count,
                 filter: a.input.filter,
-                threads: a.input.threads.map_or(1, usize::from),
+                threads: a
+                    .input
+                    .threads
+                    .map_or_else(crate::pipeline::default_threads, usize::from),
                 write_streams: None,
             },
             policy: Policy {

@@ -870,9 +870,11 @@ impl<'s> Analyzer<'s> {
             &self.cfg.thresholds,
             &mut self.scratch,
         );
+        // Handed over, not copied (the scratch allocates again only for
+        // the next connection with findings).
         let found = match self.scratch.iter().any(|f| f.kind.names_connections()) {
             true => None,
-            false => Some(self.scratch.clone()),
+            false => Some(std::mem::take(&mut self.scratch)),
         };
         if let (Some(r), Some(conn)) = (self.relay.as_mut(), table.take_released(slot)) {
             r.end(
