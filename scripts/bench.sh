@@ -73,8 +73,8 @@ for scale in 1 4; do
             row "tshark \`-q -z conv,tcp\`" "$packets"
         fi
         if command -v tcptrace >/dev/null; then
-            measure tcptrace -l "$f"
-            row "tcptrace \`-l\`" "$packets"
+            measure tcptrace -n -l "$f"
+            row "tcptrace \`-n -l\`" "$packets"
         fi
     fi
     rm -f "$f"
