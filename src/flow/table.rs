@@ -210,17 +210,19 @@ impl<C> FlowTable<C> {
             }
             if cell.hash == h.0 {
                 if let Some(s) = self.slot(cell.slot) {
-                    let p = s as *const Slot<C> as *const u8;
-                    let n = bytes.min(std::mem::size_of::<Slot<C>>());
-                    let mut off = 0;
-                    while off < n {
-                        prefetch(p.wrapping_add(off));
-                        off += 64;
-                    }
+                    prefetch_bytes(s, bytes);
                 }
                 return;
             }
             i = (i + 1) & mask;
+        }
+    }
+
+    /// Asks the CPU to fetch up to `bytes` of slot `id` (live or
+    /// released): a sweep judges connections untouched for a long while.
+    pub fn prefetch_id(&self, id: SlotId, bytes: usize) {
+        if let Some(s) = self.slot(id) {
+            prefetch_bytes(s, bytes);
         }
     }
 
@@ -464,6 +466,17 @@ impl<C> FlowTable<C> {
             Some(n) => n.prev = prev,
             None => self.lists[list as usize].tail = prev,
         }
+    }
+}
+
+/// Prefetches the first `bytes` of `s`, a cache line at a time.
+fn prefetch_bytes<T>(s: &T, bytes: usize) {
+    let p = s as *const T as *const u8;
+    let n = bytes.min(std::mem::size_of::<T>());
+    let mut off = 0;
+    while off < n {
+        prefetch(p.wrapping_add(off));
+        off += 64;
     }
 }
 

@@ -276,6 +276,27 @@ impl Counters {
         }
     }
 
+    /// What the reading thread of a `--threads` run counted (per frame).
+    fn add_reader(&mut self, r: Counters) {
+        self.packets = r.packets;
+        self.first_ts = r.first_ts;
+        self.last_ts = r.last_ts;
+        self.not_decoded = r.not_decoded;
+        self.unsupported_linktypes = r.unsupported_linktypes;
+    }
+
+    /// What a worker of a `--threads` run counted (per segment and per
+    /// connection it tracked; verdicts and findings the merge counts).
+    fn add_worker(&mut self, w: &Counters) {
+        self.tcp_packets += w.tcp_packets;
+        self.duplicates += w.duplicates;
+        self.connections += w.connections;
+        self.evicted_closed += w.evicted_closed;
+        self.evicted_idle += w.evicted_idle;
+        self.evicted_reused += w.evicted_reused;
+        self.evicted_cap += w.evicted_cap;
+    }
+
     /// Counts a finding by kind and severity.
     fn count(&mut self, f: &Finding) {
         if let Some(n) = self.findings.get_mut(f.kind.index()) {
@@ -789,8 +810,15 @@ impl<'s> Analyzer<'s> {
         due.sort_unstable_by_key(|&(at, id, _, _)| (at, id));
         self.phase = Phase::Sweep;
         let result = self.with_table(|a, table| {
-            due.iter()
-                .try_for_each(|&(_, _, slot, reason)| a.judge(table, slot, reason))
+            for (i, &(_, _, slot, reason)) in due.iter().enumerate() {
+                // Expired connections have been cold for a timeout: fetch
+                // a few ahead while judging this one.
+                if let Some(&(_, _, ahead, _)) = due.get(i + PREFETCH_AHEAD) {
+                    table.prefetch_id(ahead, PREFETCH_BYTES);
+                }
+                a.judge(table, slot, reason)?;
+            }
+            Ok(())
         });
         self.phase = Phase::Packet;
         self.due = due;
@@ -987,7 +1015,10 @@ impl<'s> Analyzer<'s> {
         rest.sort_unstable();
         self.phase = Phase::CaptureEnd;
         self.with_table(|a, table| {
-            for (_, slot) in rest {
+            for (i, &(_, slot)) in rest.iter().enumerate() {
+                if let Some(&(_, ahead)) = rest.get(i + PREFETCH_AHEAD) {
+                    table.prefetch_id(ahead, PREFETCH_BYTES);
+                }
                 if table.release(slot).is_some() {
                     a.judge(table, slot, EndReason::CaptureEnd)?;
                     if !then(a) {

@@ -292,19 +292,9 @@ pub(super) fn run_threaded(
         let peak = merged.map_err(RunError::Output)?;
         let read = read.map_err(|_| panicked("the reading thread"))?;
         let c = &mut main.counters;
-        c.packets = read.counters.packets;
-        c.first_ts = read.counters.first_ts;
-        c.last_ts = read.counters.last_ts;
-        c.not_decoded = read.counters.not_decoded;
-        c.unsupported_linktypes = read.counters.unsupported_linktypes;
+        c.add_reader(read.counters);
         for w in &worker_counters {
-            c.tcp_packets += w.tcp_packets;
-            c.duplicates += w.duplicates;
-            c.connections += w.connections;
-            c.evicted_closed += w.evicted_closed;
-            c.evicted_idle += w.evicted_idle;
-            c.evicted_reused += w.evicted_reused;
-            c.evicted_cap += w.evicted_cap;
+            c.add_worker(w);
         }
         c.peak_connections = peak;
         main.clock.now = read.now;
