@@ -254,23 +254,29 @@ impl<C> FlowTable<C> {
         list: List,
         stamp: i64,
     ) -> SlotId {
+        self.insert_with(key, h, list, stamp, || value)
+    }
+
+    /// [`FlowTable::insert_hashed`], making the value where it will live
+    /// (a kilobyte-sized connection is not built elsewhere and copied in).
+    pub fn insert_with(
+        &mut self,
+        key: FlowKey,
+        h: KeyHash,
+        list: List,
+        stamp: i64,
+        make: impl FnOnce() -> C,
+    ) -> SlotId {
         if (self.len + 1) * 2 > self.index.len() {
             self.grow();
         }
-        let slot = Slot {
-            value: Some(value),
-            live: true,
-            key,
-            hash: h.0,
-            list,
-            stamp,
-            prev: NIL,
-            next: NIL,
-        };
         let id = match self.free.pop() {
             Some(id) => {
                 if let Some(s) = self.slot_mut(id) {
-                    *s = slot;
+                    s.value = Some(make());
+                    s.live = true;
+                    s.key = key;
+                    s.hash = h.0;
                 }
                 id
             }
@@ -279,10 +285,21 @@ impl<C> FlowTable<C> {
                     self.chunks.push(Vec::with_capacity(CHUNK));
                 }
                 let n = self.chunks.len() - 1;
+                let mut at = 0;
                 if let Some(c) = self.chunks.last_mut() {
-                    c.push(slot);
+                    at = c.len();
+                    c.push(Slot {
+                        value: Some(make()),
+                        live: true,
+                        key,
+                        hash: h.0,
+                        list,
+                        stamp,
+                        prev: NIL,
+                        next: NIL,
+                    });
                 }
-                ((n << CHUNK_BITS) + (self.chunks.last().map_or(1, Vec::len) - 1)) as SlotId
+                ((n << CHUNK_BITS) + at) as SlotId
             }
         };
         self.place(Cell {

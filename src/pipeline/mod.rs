@@ -510,7 +510,7 @@ impl<'s> Analyzer<'s> {
     /// Processes one captured frame.
     pub fn packet(&mut self, pkt: RawPacket<'_>) -> io::Result<()> {
         let p = self.prepare(&pkt);
-        self.process(p)
+        self.process(&p)
     }
 
     /// The first half of [`Analyzer::packet`], which does not change the
@@ -537,7 +537,7 @@ impl<'s> Analyzer<'s> {
 
     /// The rest of [`Analyzer::packet`]: every effect of the packet, in
     /// the order packets are given.
-    pub fn process(&mut self, p: Prepared<'_>) -> io::Result<()> {
+    pub fn process(&mut self, p: &Prepared<'_>) -> io::Result<()> {
         if self.clock.next_frame(p.ts, &mut self.counters) {
             self.expire()?;
         }
@@ -717,18 +717,19 @@ impl<'s> Analyzer<'s> {
                 self.end(victim, EndReason::MaxConnections)?;
             }
         }
-        let mut conn = Connection::new(self.next_id, key, side, seg, at);
         // A pure SYN opens a half-open connection toward the server.
         let half_open = seg.flags.syn() && !seg.flags.ack();
-        conn.half_open = half_open;
-        let server = conn.server;
         let named = prior.as_ref().map(crate::conn::Prior::connection);
-        conn.prior = prior.map(Box::new);
+        let local = self.next_id;
         self.next_id += 1;
         self.counters.connections += 1;
-        let id = self
-            .table
-            .insert_hashed(key, hash, conn, List::Open, at.ts.0);
+        let id = self.table.insert_with(key, hash, List::Open, at.ts.0, || {
+            let mut conn = Connection::new(local, key, side, seg, at);
+            conn.half_open = half_open;
+            conn.prior = prior.map(Box::new);
+            conn
+        });
+        let server = self.table.get(id).map(|c| c.server);
         if let Some(r) = self.relay.as_mut() {
             r.push(
                 self.clock.frame,
@@ -739,7 +740,7 @@ impl<'s> Analyzer<'s> {
                 },
             );
         }
-        if half_open {
+        if let (true, Some(server)) = (half_open, server) {
             self.host(HostEvent::HalfOpenIn { server, at: at.ts });
         }
         self.counters.peak_connections =
@@ -1177,9 +1178,10 @@ fn run_sources_watching(
                             }
                         }
                         if ahead.len() >= LOOKAHEAD {
-                            if let Some(p) = ahead.pop_front() {
+                            if let Some(p) = ahead.front() {
                                 analyzer.process(p).map_err(RunError::Output)?;
                             }
+                            ahead.pop_front();
                         }
                     } else {
                         analyzer.packet(pkt).map_err(RunError::Output)?;
@@ -1197,7 +1199,7 @@ fn run_sources_watching(
             Err((_, e)) => errors.push(e),
         }
     }
-    while let Some(p) = ahead.pop_front() {
+    for p in &ahead {
         analyzer.process(p).map_err(RunError::Output)?;
     }
     let files = merge
