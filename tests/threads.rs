@@ -83,7 +83,7 @@ fn a_capture_with_every_ending_reads_the_same_on_any_number_of_threads() {
     // Crafted: 400 connections on 40 4-tuples, so most SYNs reuse a tuple
     // (some in TIME-WAIT), with resets, half-closes and connections left
     // open, interleaved so that sweeps expire several at once.
-    use common::{seg, Seg};
+    use common::{seg, Seg, ACK, FIN_ACK, PSH_ACK, RST_ACK, SYN, SYN_ACK};
     let dir = tempdir();
     let path = dir.join("mix.pcap");
     let mut conns: Vec<Vec<Seg>> = Vec::new();
@@ -91,21 +91,21 @@ fn a_capture_with_every_ending_reads_the_same_on_any_number_of_threads() {
         let port = 40_000 + (i % 40) as u16;
         let isn = 1000 + i * 100_000;
         let mut s = vec![
-            seg(true, 0x02, isn, 0, 0),
-            seg(false, 0x12, 7, isn + 1, 0),
-            seg(true, 0x10, isn + 1, 8, 0),
-            seg(true, 0x18, isn + 1, 8, 10),
+            seg(true, SYN, isn, 0, 0),
+            seg(false, SYN_ACK, 7, isn + 1, 0),
+            seg(true, ACK, isn + 1, 8, 0),
+            seg(true, PSH_ACK, isn + 1, 8, 10),
         ];
         match i % 4 {
             0 => s.extend([
-                seg(true, 0x11, isn + 11, 8, 0),
-                seg(false, 0x11, 8, isn + 12, 0),
-                seg(true, 0x10, isn + 12, 9, 0),
+                seg(true, FIN_ACK, isn + 11, 8, 0),
+                seg(false, FIN_ACK, 8, isn + 12, 0),
+                seg(true, ACK, isn + 12, 9, 0),
             ]),
-            1 => s.push(seg(false, 0x14, 8, isn + 11, 0)),
+            1 => s.push(seg(false, RST_ACK, 8, isn + 11, 0)),
             2 => s.extend([
-                seg(true, 0x11, isn + 11, 8, 0),
-                seg(false, 0x10, 8, isn + 12, 0),
+                seg(true, FIN_ACK, isn + 11, 8, 0),
+                seg(false, ACK, 8, isn + 12, 0),
             ]),
             _ => {}
         }
@@ -121,13 +121,7 @@ fn a_capture_with_every_ending_reads_the_same_on_any_number_of_threads() {
     }
     // Eight connections at a time, their packets dealt round-robin (the
     // next eight reuse the same tuples some 50 ms to 1 s later).
-    let mut segs = Vec::new();
-    for group in conns.chunks(8) {
-        let longest = group.iter().map(Vec::len).max().unwrap_or(0);
-        for k in 0..longest {
-            segs.extend(group.iter().filter_map(|c| c.get(k).copied()));
-        }
-    }
+    let segs: Vec<Seg> = conns.chunks(8).flat_map(deal).collect();
     let bytes = common::crafted_pcap(&segs);
     std::fs::write(&path, bytes).expect("writes");
     assert_same(
@@ -153,7 +147,7 @@ fn a_retry_after_a_refused_syn_names_the_time_wait_two_connections_back() {
     // The retry's SYN ran into the first connection's TIME-WAIT (the
     // refused attempt passed it on), so its finding names the connection
     // two back, which a worker knows by its own id only.
-    use common::{seg, Seg};
+    use common::{seg, Seg, ACK, FIN_ACK, RST_ACK, SYN, SYN_ACK};
     let dir = tempdir();
     let path = dir.join("retry.pcap");
     let mut tuples: Vec<Vec<Seg>> = Vec::new();
@@ -161,29 +155,26 @@ fn a_retry_after_a_refused_syn_names_the_time_wait_two_connections_back() {
         let a = 10_000 + i * 1_000_000;
         let (b, c) = (a + 300_000, a + 600_000);
         let s = vec![
-            seg(true, 0x02, a, 0, 0),
-            seg(false, 0x12, 5000, a + 1, 0),
-            seg(true, 0x10, a + 1, 5001, 0),
-            seg(false, 0x11, 5001, a + 1, 0),
-            seg(true, 0x10, a + 1, 5002, 0),
-            seg(true, 0x11, a + 1, 5002, 0),
-            seg(false, 0x10, 5002, a + 2, 0),
-            seg(true, 0x02, b, 0, 0),
-            seg(false, 0x14, 0, b + 1, 0),
-            seg(true, 0x02, c, 0, 0),
-            seg(false, 0x12, 9000, c + 1, 0),
-            seg(true, 0x10, c + 1, 9001, 0),
-            seg(true, 0x11, c + 1, 9001, 0),
-            seg(false, 0x11, 9001, c + 2, 0),
-            seg(true, 0x10, c + 2, 9002, 0),
+            seg(true, SYN, a, 0, 0),
+            seg(false, SYN_ACK, 5000, a + 1, 0),
+            seg(true, ACK, a + 1, 5001, 0),
+            seg(false, FIN_ACK, 5001, a + 1, 0),
+            seg(true, ACK, a + 1, 5002, 0),
+            seg(true, FIN_ACK, a + 1, 5002, 0),
+            seg(false, ACK, 5002, a + 2, 0),
+            seg(true, SYN, b, 0, 0),
+            seg(false, RST_ACK, 0, b + 1, 0),
+            seg(true, SYN, c, 0, 0),
+            seg(false, SYN_ACK, 9000, c + 1, 0),
+            seg(true, ACK, c + 1, 9001, 0),
+            seg(true, FIN_ACK, c + 1, 9001, 0),
+            seg(false, FIN_ACK, 9001, c + 2, 0),
+            seg(true, ACK, c + 2, 9002, 0),
         ];
         let port = 30_000 + i as u16;
         tuples.push(s.into_iter().map(|x| Seg { port, ..x }).collect());
     }
-    let mut segs = Vec::new();
-    for k in 0..15 {
-        segs.extend(tuples.iter().filter_map(|t| t.get(k).copied()));
-    }
+    let segs = deal(&tuples);
     std::fs::write(&path, common::crafted_pcap(&segs)).expect("writes");
     assert_same(std::slice::from_ref(&path), &[]);
     let report = common::analyze(path.to_str().unwrap(), &["--threads", "2"]);
@@ -270,6 +261,15 @@ fn zeek_traces_read_the_same_on_any_number_of_threads() {
             first_difference(&one, &two)
         );
     }
+}
+
+/// The connections' segments dealt round-robin: each one's first, then
+/// each one's second, and so on (concurrent clients).
+fn deal(conns: &[Vec<common::Seg>]) -> Vec<common::Seg> {
+    let longest = conns.iter().map(Vec::len).max().unwrap_or(0);
+    (0..longest)
+        .flat_map(|k| conns.iter().filter_map(move |c| c.get(k).copied()))
+        .collect()
 }
 
 fn tempdir() -> PathBuf {
