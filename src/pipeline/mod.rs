@@ -114,8 +114,10 @@ pub struct AnalysisConfig {
     /// `--write-streams`: export each connection's byte streams.
     pub write_streams: Option<StreamExport>,
     /// `--threads`: workers that share the connections out by flow hash
-    /// (1: the single-threaded loop). Reading a file, without `-f`,
-    /// `--write-streams` or `show`, uses them; the output is the same.
+    /// (1: the single-threaded loop). [`run`] uses them unless `-f`,
+    /// `--write-streams` or a `--max-connections` other than the default
+    /// is given; the output is the same either way. `show` and `live`
+    /// always run on one thread.
     pub threads: usize,
 }
 
@@ -1099,7 +1101,8 @@ pub fn run_sources(
     // order, which workers with a share of the cap each cannot give.
     let default_cap = cfg.max_connections == AnalysisConfig::default().max_connections;
     if cfg.threads > 1 && default_cap && cfg.filter.is_none() && cfg.write_streams.is_none() {
-        return parallel::run_threaded(sources, cfg.clone(), sink, progress, cfg.threads);
+        let threads = cfg.threads;
+        return parallel::run_threaded(sources, cfg, sink, progress, threads);
     }
     run_sources_watching(sources, cfg, sink, progress, None).map(|(r, _)| r)
 }
