@@ -312,7 +312,7 @@ pub struct ShowArgs {
     #[arg(value_name = "FILE")]
     pub file: String,
 
-    /// The connection: its id from `analyze`, or its addresses as IP:PORT-IP:PORT (either order; IPv6 addresses in brackets).
+    /// The connection: its id from `analyze` (the number of its first frame), or its addresses as IP:PORT-IP:PORT (either order; IPv6 addresses in brackets).
     #[arg(value_name = "CONN")]
     pub conn: String,
 

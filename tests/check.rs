@@ -523,7 +523,12 @@ fn github_annotations_and_output_file() {
         lines[0].starts_with("::error title=finscope rst-abort on 10.77.0.2%3A8080::"),
         "{text}"
     );
-    assert!(lines[0].contains("connection #2 10.77.0.1:47580"), "{text}");
+    // Ids are frame numbers: rst-server.pcap's SYN is frame 16 of the two
+    // files merged in time order.
+    assert!(
+        lines[0].contains("connection #16 10.77.0.1:47580"),
+        "{text}"
+    );
     assert!(lines
         .iter()
         .any(|l| l.starts_with("::notice title=finscope half-close")));
@@ -641,7 +646,18 @@ fn capture_during_a_test_then_check_fails_on_the_reset() {
     assert_eq!(failing(&doc), ["rst-abort"]);
     let i = item(&doc, "rst-abort");
     assert_eq!(i.subject, format!("127.0.0.1:{port}"));
-    assert_eq!(i.examples[0].connection, Some(2));
+    // The second connection is the aborted one; its id is the number of
+    // the frame that started it.
+    let out = run(&["analyze", "--format", "jsonl", &pcap.to_string_lossy()]);
+    let mut ids: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "connection")
+        .filter_map(|v| v["id"].as_u64())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(i.examples[0].connection, ids.get(1).copied());
     assert_eq!(doc.services[0].service, format!("127.0.0.1:{port}"));
     assert_eq!(doc.services[0].connections, 3);
     assert_eq!(item(&doc, "half-close").result, "pass");

@@ -130,14 +130,16 @@ fn a_capture_with_every_ending_reads_the_same_on_any_number_of_threads() {
     );
     let report = common::analyze(path.to_str().unwrap(), &["--threads", "3"]);
     assert_eq!(report.connections.len(), 400);
-    let ids: Vec<u64> = report.connections.iter().map(|c| c.id).collect();
-    let mut sorted = ids.clone();
-    sorted.sort_unstable();
-    assert_eq!(
-        sorted,
-        (1..=400).collect::<Vec<u64>>(),
-        "ids 1..=400, each once"
-    );
+    // Each connection's id is the frame of its first packet, its SYN.
+    let mut ids: Vec<u64> = report.connections.iter().map(|c| c.id).collect();
+    ids.sort_unstable();
+    let syn_frames: Vec<u64> = (1..)
+        .zip(&segs)
+        .filter(|(_, s)| s.flags == SYN)
+        .map(|(frame, _)| frame)
+        .collect();
+    assert_eq!(syn_frames.len(), 400);
+    assert_eq!(ids, syn_frames, "one id per SYN, the SYN's frame number");
 }
 
 #[test]

@@ -127,7 +127,8 @@ impl EndReason {
 /// One TCP connection (one generation of a 4-tuple).
 #[derive(Debug, Clone)]
 pub struct Connection {
-    /// Unique in the run, increasing in order of first packet.
+    /// The number of the frame that started it (1 for the first frame of
+    /// the run): unique in the run, increasing in order of first packet.
     pub id: u64,
     pub client: SocketAddr,
     pub server: SocketAddr,

@@ -30,15 +30,6 @@ impl Prior {
             Prior::OpenTuple { id, .. } => *id,
         }
     }
-
-    /// Renames that connection (its id as the whole run numbers it, where
-    /// a worker of a `--threads` run only knew its own).
-    pub fn set_connection(&mut self, id: u64) {
-        match self {
-            Prior::TimeWait(p) => p.id = id,
-            Prior::OpenTuple { id: old, .. } => *old = id,
-        }
-    }
 }
 
 /// How a holder of TIME-WAIT answered a SYN reopening its 4-tuple.

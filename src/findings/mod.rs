@@ -131,18 +131,6 @@ impl FindingKind {
         self as usize
     }
 
-    /// Whether findings of this kind name connections by id in their
-    /// message and evidence (the TIME-WAIT a SYN ran into, the connection
-    /// whose TIME-WAIT a RST killed; `rules/time_wait.rs`).
-    pub fn names_connections(self) -> bool {
-        matches!(
-            self,
-            FindingKind::SynOnTimeWait
-                | FindingKind::TimeWaitAssassination
-                | FindingKind::SynOnOpenTuple
-        )
-    }
-
     /// The kind with this name (as [`FindingKind::name`] spells it).
     pub fn from_name(name: &str) -> Option<FindingKind> {
         FindingKind::ALL.into_iter().find(|k| k.name() == name)

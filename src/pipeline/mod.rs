@@ -323,7 +323,6 @@ pub struct Analyzer<'s> {
     /// Connections live inline in the table's slab: a lookup reaches the
     /// state without another pointer to follow.
     table: FlowTable<Connection>,
-    next_id: u64,
     clock: Clock,
     precision: Precision,
     sink: &'s mut dyn Sink,
@@ -471,7 +470,6 @@ impl<'s> Analyzer<'s> {
         Analyzer {
             cfg,
             table: FlowTable::new(),
-            next_id: 1,
             clock: Clock::default(),
             precision: Precision::Micro,
             sink,
@@ -721,26 +719,19 @@ impl<'s> Analyzer<'s> {
         }
         // A pure SYN opens a half-open connection toward the server.
         let half_open = seg.flags.syn() && !seg.flags.ack();
-        let named = prior.as_ref().map(crate::conn::Prior::connection);
-        let local = self.next_id;
-        self.next_id += 1;
+        // A connection's id is the number of the frame that started it
+        // (Wireshark's `frame.number` for one file): unique, in order of
+        // first packet, and known to whichever thread tracks it.
         self.counters.connections += 1;
         let id = self.table.insert_with(key, hash, List::Open, at.ts.0, || {
-            let mut conn = Connection::new(local, key, side, seg, at);
+            let mut conn = Connection::new(at.frame, key, side, seg, at);
             conn.half_open = half_open;
             conn.prior = prior.map(Box::new);
             conn
         });
         let server = self.table.get(id).map(|c| c.server);
         if let Some(r) = self.relay.as_mut() {
-            r.push(
-                self.clock.frame,
-                Phase::Packet,
-                What::Start {
-                    slot: id,
-                    prior: named,
-                },
-            );
+            r.push(self.clock.frame, Phase::Packet, What::Start);
         }
         if let (true, Some(server)) = (half_open, server) {
             self.host(HostEvent::HalfOpenIn { server, at: at.ts });
@@ -879,9 +870,8 @@ impl<'s> Analyzer<'s> {
     }
 
     /// A worker's end of a connection: the verdict and findings are worked
-    /// out here, where the connection is in cache; the merging thread
-    /// gives it its run-wide id. Findings that name connections by id
-    /// (their messages say "connection N") it works out again itself.
+    /// out here, where the connection is in cache (its id, a frame number,
+    /// is the run's already).
     fn relay_end(
         &mut self,
         table: &mut FlowTable<Connection>,
@@ -903,10 +893,7 @@ impl<'s> Analyzer<'s> {
         );
         // Handed over, not copied (the scratch allocates again only for
         // the next connection with findings).
-        let found = match self.scratch.iter().any(|f| f.kind.names_connections()) {
-            true => None,
-            false => Some(std::mem::take(&mut self.scratch)),
-        };
+        let found = std::mem::take(&mut self.scratch);
         if let (Some(r), Some(conn)) = (self.relay.as_mut(), table.take_released(slot)) {
             r.end(
                 self.clock.frame,
@@ -917,7 +904,6 @@ impl<'s> Analyzer<'s> {
                     verdict,
                     found,
                 },
-                slot,
                 conn,
             );
         }

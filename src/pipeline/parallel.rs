@@ -7,10 +7,11 @@
 //! connections that leave it (verdict and findings). What it would tell
 //! the host tracker or the sink (a connection started, a state change a
 //! host count follows, a connection ended) it relays instead, stamped with
-//! the frame and the phase of the frame it happened in. The calling thread
-//! merges the workers' relays in that order, gives connections their ids
-//! in order of their first packet, and does the rest exactly as the
-//! single-threaded loop would: host aggregates, counters, output. The
+//! the frame and the phase of the frame it happened in. A connection's id
+//! is the number of its first frame, which the worker knows. The calling
+//! thread merges the workers' relays in that order and does the rest
+//! exactly as the single-threaded loop would: host aggregates, counters,
+//! output. The
 //! output is the same, byte for byte, as with one thread
 //! (`tests/threads.rs`).
 //!
@@ -42,7 +43,6 @@ use crate::capture::{CaptureError, FileSource, Merge, Precision, Timestamp};
 use crate::conn::{Connection, EndReason, Verdict};
 use crate::findings::hosts::HostEvent;
 use crate::findings::Finding;
-use crate::flow::SlotId;
 use crate::report::{ConnRecord, FileSummary, Sink, Summary};
 
 /// The cores this machine offers (the default for `--threads`).
@@ -87,28 +87,23 @@ impl Relay {
     }
 
     /// A connection ended: how, and the connection itself.
-    pub(super) fn end(
-        &mut self,
-        frame: u64,
-        phase: Phase,
-        ended: Ended,
-        slot: SlotId,
-        conn: Connection,
-    ) {
+    pub(super) fn end(&mut self, frame: u64, phase: Phase, ended: Ended, conn: Connection) {
         self.conns.push(conn);
         let conn = self.conns.len() - 1;
-        self.push(frame, phase, What::End { ended, slot, conn });
+        self.push(frame, phase, What::End { ended, conn });
     }
 
     /// What was relayed so far, leaving empty buffers (recycled ones when
     /// the merge has returned some) in its place.
     fn take(&mut self) -> (Vec<RelayItem>, Vec<Connection>) {
-        let (items, conns) = self.spare.try_recv().unwrap_or_else(|_| {
+        let (mut items, mut conns) = self.spare.try_recv().unwrap_or_else(|_| {
             (
                 Vec::with_capacity(self.items.capacity()),
                 Vec::with_capacity(self.conns.capacity()),
             )
         });
+        items.clear();
+        conns.clear();
         (
             std::mem::replace(&mut self.items, items),
             std::mem::replace(&mut self.conns, conns),
@@ -123,18 +118,13 @@ pub(super) struct RelayItem {
 }
 
 pub(super) enum What {
-    /// A connection started in `slot` of the worker's table; `prior` is
-    /// the worker's id of the earlier connection its SYN ran into.
-    Start { slot: SlotId, prior: Option<u64> },
+    /// A connection started (the merge counts how many run at once).
+    Start,
     /// For the host tracker.
     Host(HostEvent),
-    /// A connection left the worker's table (its id still the worker's)
-    /// from `slot`: `conn` indexes the batch's connections.
-    End {
-        ended: Ended,
-        slot: SlotId,
-        conn: usize,
-    },
+    /// A connection left the worker's table: `conn` indexes the batch's
+    /// connections.
+    End { ended: Ended, conn: usize },
 }
 
 /// How a worker judged a connection that left its table.
@@ -142,9 +132,7 @@ pub(super) struct Ended {
     pub(super) judged_at: Timestamp,
     pub(super) reason: EndReason,
     pub(super) verdict: Verdict,
-    /// Its findings, or `None` when they name connections by id and the
-    /// merge must work them out with the run-wide ids.
-    pub(super) found: Option<Vec<Finding>>,
+    pub(super) found: Vec<Finding>,
 }
 
 /// What the reading thread hands a worker.
@@ -478,17 +466,6 @@ fn work(cfg: AnalysisConfig, ends: WorkerEnds) -> io::Result<Counters> {
     Ok(a.counters)
 }
 
-/// For each slot of a worker's table, its connection's run-wide id and
-/// the (worker, run-wide) ids of the earlier connection its prior names.
-/// Slots are dense and as many as the connections tracked at once: a
-/// lookup is an index, not a hash.
-type IdMap = Vec<(u64, Option<(u64, u64)>)>;
-
-/// Each worker's connection last ended by reuse, which the next one on the
-/// tuple may name: (frame, worker id, run-wide id, and the ids its own
-/// prior named: a refused attempt passes a TIME-WAIT on to the retry).
-type Reused = (u64, u64, u64, Option<(u64, u64)>);
-
 /// The calling thread: merges the workers' relays in frame order and
 /// plays them into `main` (its host tracker, counters and sink). Returns
 /// the peak number of connections tracked at once.
@@ -501,12 +478,10 @@ fn merge(
     let n = spare.len();
     let mut queues: Vec<VecDeque<Pending>> = (0..n).map(|_| VecDeque::new()).collect();
     let mut through = vec![0u64; n];
-    let mut ids: Vec<IdMap> = (0..n).map(|_| Vec::new()).collect();
-    let mut reused: Vec<Option<Reused>> = vec![None; n];
-    let (mut next_id, mut live, mut peak) = (1u64, 0u64, 0u64);
-    // A sweep's ends: (expiry, run-wide id, worker, index in its batch,
-    // how it ended).
-    let mut group: Vec<(Timestamp, u64, usize, usize, Ended)> = Vec::new();
+    let (mut live, mut peak) = (0u64, 0u64);
+    // A sweep's ends: (expiry, id, worker, and the indexes in its batch
+    // of the connection and of its item).
+    let mut group: Vec<(Timestamp, u64, usize, usize, usize)> = Vec::new();
     loop {
         let safe = through.iter().copied().min().unwrap_or(u64::MAX);
         loop {
@@ -536,89 +511,57 @@ fn merge(
                 {
                     b.next += 1;
                     match &mut item.what {
-                        What::Start { slot, prior } => {
-                            let id = next_id;
-                            next_id += 1;
-                            let prior = prior.and_then(|named| {
-                                let (f, old, old_id, older) = reused.get(w).copied().flatten()?;
-                                match f == frame {
-                                    true if old == named => Some((old, old_id)),
-                                    true => older.filter(|&(o, _)| o == named),
-                                    false => None,
-                                }
-                            });
-                            if let Some(m) = ids.get_mut(w) {
-                                let slot = *slot as usize;
-                                if m.len() <= slot {
-                                    m.resize(slot + 1, (0, None));
-                                }
-                                if let Some(e) = m.get_mut(slot) {
-                                    *e = (id, prior);
-                                }
-                            }
+                        What::Start => {
                             live += 1;
                             peak = peak.max(live);
                         }
                         What::Host(ev) => main.hosts.record(*ev, main.cfg.thresholds.time_wait),
-                        What::End { ended, slot, conn } => {
-                            let Some(c) = b.conns.get_mut(*conn) else {
-                                continue;
-                            };
-                            let local = c.id;
-                            let (id, named) = globalize(&ids, w, *slot, c);
-                            let ended = Ended {
-                                found: ended.found.take(),
-                                ..*ended
-                            };
-                            if ended.reason == EndReason::Reused {
-                                if let Some(r) = reused.get_mut(w) {
-                                    *r = Some((frame, local, id, named));
-                                }
-                            }
-                            match phase {
-                                Phase::Packet => {
+                        What::End { ended, conn } => match phase {
+                            Phase::Packet => {
+                                if let Some(c) = b.conns.get(*conn) {
                                     live = live.saturating_sub(1);
                                     deliver(main, c, ended)?;
                                 }
-                                _ => group.push((ended.judged_at, id, w, *conn, ended)),
                             }
-                        }
+                            _ => {
+                                let id = b.conns.get(*conn).map_or(0, |c| c.id);
+                                group.push((ended.judged_at, id, w, *conn, b.next - 1));
+                            }
+                        },
                     }
                 }
             }
             group.sort_unstable_by_key(|g| (g.0, g.1));
-            for (_, _, w, conn, ended) in group.drain(..) {
-                let c = queues
-                    .get(w)
-                    .and_then(|q| q.front())
-                    .and_then(|b| b.conns.get(conn));
-                if let Some(c) = c {
+            for (_, _, w, conn, item) in group.drain(..) {
+                let Some(b) = queues.get_mut(w).and_then(|q| q.front_mut()) else {
+                    continue;
+                };
+                let ended = match b.items.get_mut(item).map(|it| &mut it.what) {
+                    Some(What::End { ended, .. }) => ended,
+                    _ => continue,
+                };
+                if let Some(c) = b.conns.get(conn) {
                     live = live.saturating_sub(1);
                     deliver(main, c, ended)?;
                 }
             }
         }
         if safe >= CAPTURE_ENDING {
-            // The capture's end: each worker's connections come in its id
-            // order, which is run-wide id order too, so taking the lowest
-            // run-wide id of the workers' next ones gives one table's order
-            // without holding them all. A worker with none waiting must be
-            // done for the merge to go on.
+            // The capture's end: each worker's connections come in id
+            // order, so taking the lowest id of the workers' next ones
+            // gives one table's order without holding them all. A worker
+            // with none waiting must be done for the merge to go on.
             loop {
                 recycle(&mut queues, &spare);
                 let mut lowest: Option<(u64, usize)> = None;
                 let mut ready = true;
                 for (w, q) in queues.iter().enumerate() {
                     let front = q.front().and_then(|b| match b.items.get(b.next)?.what {
-                        What::End { slot, .. } => Some(slot),
+                        What::End { conn, .. } => b.conns.get(conn).map(|c| c.id),
                         _ => None,
                     });
                     match front {
-                        Some(slot) => {
-                            let id = ids
-                                .get(w)
-                                .and_then(|m| m.get(slot as usize))
-                                .map_or(0, |&(id, _)| id);
+                        Some(id) => {
                             if lowest.is_none_or(|(low, _)| id < low) {
                                 lowest = Some((id, w));
                             }
@@ -636,13 +579,8 @@ fn merge(
                     break;
                 };
                 b.next += 1;
-                if let What::End { ended, slot, conn } = &mut item.what {
-                    if let Some(c) = b.conns.get_mut(*conn) {
-                        globalize(&ids, w, *slot, c);
-                        let ended = Ended {
-                            found: ended.found.take(),
-                            ..*ended
-                        };
+                if let What::End { ended, conn } = &mut item.what {
+                    if let Some(c) = b.conns.get(*conn) {
                         live = live.saturating_sub(1);
                         deliver(main, c, ended)?;
                     }
@@ -681,9 +619,11 @@ fn recycle(
 ) {
     for (q, back) in queues.iter_mut().zip(spare) {
         while q.front().is_some_and(|b| b.next >= b.items.len()) {
-            if let Some(mut b) = q.pop_front() {
-                b.items.clear();
-                b.conns.clear();
+            if let Some(b) = q.pop_front() {
+                // Emptied by the worker: what the connections and findings
+                // hold goes back to the allocator on the thread that took
+                // it (a free from another thread sends glibc's malloc down
+                // its slow path on both).
                 // A worker that has finished takes no more.
                 let _ = back.send((b.items, b.conns));
             }
@@ -691,37 +631,9 @@ fn recycle(
     }
 }
 
-/// Hands a connection a worker ended, now with its run-wide id, to the
-/// sink (working out its findings here when they name connections).
-fn deliver(main: &mut Analyzer<'_>, conn: &Connection, ended: Ended) -> io::Result<()> {
-    match ended.found {
-        Some(mut found) => {
-            for f in &mut found {
-                f.connection = Some(conn.id);
-            }
-            main.deliver(conn, ended.reason, &ended.verdict, &found)
-        }
-        None => main.emit(conn, ended.reason, ended.judged_at),
-    }
-}
-
-/// Gives a connection from slot `slot` of worker `w` its run-wide id
-/// (and the earlier connection its prior names). Returns the id and the
-/// (worker, run-wide) ids its prior named.
-fn globalize(
-    ids: &[IdMap],
-    w: usize,
-    slot: SlotId,
-    conn: &mut Connection,
-) -> (u64, Option<(u64, u64)>) {
-    let Some(&(id, named)) = ids.get(w).and_then(|m| m.get(slot as usize)) else {
-        return (conn.id, None);
-    };
-    conn.id = id;
-    if let (Some(p), Some((_, named_id))) = (conn.prior.as_mut(), named) {
-        p.set_connection(named_id);
-    }
-    (id, named)
+/// Hands a connection a worker ended and judged to the sink.
+fn deliver(main: &mut Analyzer<'_>, conn: &Connection, ended: &mut Ended) -> io::Result<()> {
+    main.deliver(conn, ended.reason, &ended.verdict, &ended.found)
 }
 
 #[cfg(test)]
