@@ -18,8 +18,7 @@ use crate::flow::SocketAddr;
 /// counted as untracked so memory stays bounded.
 const MAX_KEYS: usize = 100_000;
 
-/// What the pipeline tells the host tracker while connections run (their
-/// ends come through [`HostTracker::connection_ended`]).
+/// What the pipeline tells the host tracker as connections run and end.
 #[derive(Debug, Clone, Copy)]
 pub enum HostEvent {
     /// A connection toward `server` began with a pure SYN.
@@ -35,6 +34,26 @@ pub enum HostEvent {
         changes: Changes,
         at: Timestamp,
     },
+    /// A connection left the table ([`HostEvent::left`]).
+    Left {
+        /// The hosts of its sides still in CLOSE-WAIT (client, server):
+        /// they stop counting (its record says they never closed).
+        close_wait: [Option<IpAddr>; 2],
+        /// The server, when the connection was still half-open.
+        half_open: Option<SocketAddr>,
+    },
+}
+
+impl HostEvent {
+    /// What a connection leaving the table changes in the host counts.
+    pub fn left(c: &Connection) -> Self {
+        let close_wait =
+            |dir| (c.endpoint(dir).state == TcpState::CloseWait).then(|| c.addr(dir).ip);
+        HostEvent::Left {
+            close_wait: [close_wait(Dir::Client), close_wait(Dir::Server)],
+            half_open: c.half_open.then_some(c.server),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -177,6 +196,17 @@ impl HostTracker {
                 changes,
                 at,
             } => self.apply(client, server, changes, at, window),
+            HostEvent::Left {
+                close_wait,
+                half_open,
+            } => {
+                for host in close_wait.into_iter().flatten() {
+                    self.close_wait_out(host);
+                }
+                if let Some(server) = half_open {
+                    self.half_open_out(server);
+                }
+            }
         }
     }
 
@@ -206,16 +236,6 @@ impl HostTracker {
             }
             if changes.has(Changes::CLOSE_WAIT_OUT, dir) {
                 self.close_wait_out(host);
-            }
-        }
-    }
-
-    /// A connection leaves the table: a side still in CLOSE-WAIT stops
-    /// counting (its record says it never closed).
-    pub fn connection_ended(&mut self, c: &Connection) {
-        for dir in [Dir::Client, Dir::Server] {
-            if c.endpoint(dir).state == TcpState::CloseWait {
-                self.close_wait_out(c.addr(dir).ip);
             }
         }
     }

@@ -288,8 +288,28 @@ impl Counters {
     }
 
     /// What a worker of a `--threads` run counted (per segment and per
-    /// connection it tracked; verdicts and findings the merge counts).
+    /// connection it tracked).
     fn add_worker(&mut self, w: &Counters) {
+        // Verdicts and findings, of the connections the worker rendered
+        // itself (the merge counts the others).
+        for (n, m) in self.teardown.iter_mut().zip(&w.teardown) {
+            *n += m;
+        }
+        for (n, m) in self.findings.iter_mut().zip(&w.findings) {
+            *n += m;
+        }
+        for (row, other) in self
+            .findings_by_severity
+            .iter_mut()
+            .zip(&w.findings_by_severity)
+        {
+            for (n, m) in row.iter_mut().zip(other) {
+                *n += m;
+            }
+        }
+        for (n, m) in self.severities.iter_mut().zip(&w.severities) {
+            *n += m;
+        }
         self.tcp_packets += w.tcp_packets;
         self.duplicates += w.duplicates;
         self.connections += w.connections;
@@ -891,6 +911,33 @@ impl<'s> Analyzer<'s> {
             &self.cfg.thresholds,
             &mut self.scratch,
         );
+        let (frame, phase, precision) = (self.clock.frame, self.phase, self.precision);
+        if let Some(r) = self.relay.as_mut() {
+            if let Some(render) = r.render {
+                // The sink takes rendered bytes: count and render here,
+                // where the connection is in cache, and leave it in its
+                // slot (the next connection there overwrites it).
+                if let Some(n) = self.counters.teardown.get_mut(verdict.teardown as usize) {
+                    *n += 1;
+                }
+                for f in &self.scratch {
+                    self.counters.count(f);
+                }
+                let found = &self.scratch;
+                r.rendered(
+                    frame,
+                    phase,
+                    conn.id,
+                    judged_at,
+                    HostEvent::left(conn),
+                    |out| {
+                        let record = ConnRecord::new(conn, &verdict, reason, precision, found);
+                        render.render(&record, found, out);
+                    },
+                );
+                return;
+            }
+        }
         // Handed over, not copied (the scratch allocates again only for
         // the next connection with findings).
         let found = std::mem::take(&mut self.scratch);
@@ -934,15 +981,8 @@ impl<'s> Analyzer<'s> {
         verdict: &crate::conn::Verdict,
         found: &[Finding],
     ) -> io::Result<()> {
-        self.hosts.connection_ended(conn);
-        if conn.half_open {
-            self.hosts.record(
-                HostEvent::HalfOpenOut {
-                    server: conn.server,
-                },
-                self.cfg.thresholds.time_wait,
-            );
-        }
+        self.hosts
+            .record(HostEvent::left(conn), self.cfg.thresholds.time_wait);
         if let Some(x) = self.export.as_mut() {
             x.finish(conn)?;
         }

@@ -43,7 +43,7 @@ use crate::capture::{CaptureError, FileSource, Merge, Precision, Timestamp};
 use crate::conn::{Connection, EndReason, Verdict};
 use crate::findings::hosts::HostEvent;
 use crate::findings::Finding;
-use crate::report::{ConnRecord, FileSummary, Sink, Summary};
+use crate::report::{ConnRecord, FileSummary, Renderer, Sink, Summary};
 
 /// The cores this machine offers (the default for `--threads`).
 pub fn default_threads() -> usize {
@@ -67,13 +67,32 @@ const CAPTURE_ENDING: u64 = u64::MAX - 1;
 /// waits.
 const QUEUE_DEPTH: usize = 4;
 
-/// What a worker relays, in the order it happened, and the connections
-/// that ended (moved out of its table; the merge reads them in place).
-pub(super) struct Relay {
+/// What a worker relays, in the order it happened: the items, the
+/// connections that ended for the merge to hand to the sink (moved out of
+/// the worker's table; the merge reads them in place), and the output of
+/// those the worker rendered itself.
+#[derive(Default)]
+pub(super) struct Relayed {
     items: Vec<RelayItem>,
     conns: Vec<Connection>,
+    out: Vec<u8>,
+}
+
+impl Relayed {
+    fn clear(&mut self) {
+        self.items.clear();
+        self.conns.clear();
+        self.out.clear();
+    }
+}
+
+/// A worker's relays so far, and how it renders connections when the sink
+/// takes them rendered.
+pub(super) struct Relay {
+    now: Relayed,
     /// Buffers the merge is done with, to fill again.
-    spare: mpsc::Receiver<(Vec<RelayItem>, Vec<Connection>)>,
+    spare: mpsc::Receiver<Relayed>,
+    pub(super) render: Option<Renderer>,
 }
 
 impl Relay {
@@ -83,31 +102,56 @@ impl Relay {
             Phase::CaptureEnd => u64::MAX,
             _ => frame,
         };
-        self.items.push(RelayItem { frame, phase, what });
+        self.now.items.push(RelayItem { frame, phase, what });
+    }
+
+    /// A connection ended and this worker judged, counted and rendered it:
+    /// its output is what `render` appends to the batch's bytes.
+    pub(super) fn rendered(
+        &mut self,
+        frame: u64,
+        phase: Phase,
+        id: u64,
+        judged_at: Timestamp,
+        left: HostEvent,
+        render: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let start = self.now.out.len();
+        render(&mut self.now.out);
+        let bytes = start..self.now.out.len();
+        self.push(
+            frame,
+            phase,
+            What::Rendered {
+                id,
+                judged_at,
+                left,
+                bytes,
+            },
+        );
     }
 
     /// A connection ended: how, and the connection itself.
     pub(super) fn end(&mut self, frame: u64, phase: Phase, ended: Ended, conn: Connection) {
-        self.conns.push(conn);
-        let conn = self.conns.len() - 1;
+        self.now.conns.push(conn);
+        let conn = self.now.conns.len() - 1;
         self.push(frame, phase, What::End { ended, conn });
     }
 
     /// What was relayed so far, leaving empty buffers (recycled ones when
     /// the merge has returned some) in its place.
-    fn take(&mut self) -> (Vec<RelayItem>, Vec<Connection>) {
-        let (mut items, mut conns) = self.spare.try_recv().unwrap_or_else(|_| {
-            (
-                Vec::with_capacity(self.items.capacity()),
-                Vec::with_capacity(self.conns.capacity()),
-            )
+    fn take(&mut self) -> Relayed {
+        let mut next = self.spare.try_recv().unwrap_or_else(|_| Relayed {
+            items: Vec::with_capacity(self.now.items.capacity()),
+            conns: Vec::with_capacity(self.now.conns.capacity()),
+            out: Vec::with_capacity(self.now.out.capacity()),
         });
-        items.clear();
-        conns.clear();
-        (
-            std::mem::replace(&mut self.items, items),
-            std::mem::replace(&mut self.conns, conns),
-        )
+        // The merge hands buffers back as it used them: what their
+        // connections and findings hold is freed here, on the thread that
+        // allocated it (a free from another thread sends glibc's malloc
+        // down its slow path on both).
+        next.clear();
+        std::mem::replace(&mut self.now, next)
     }
 }
 
@@ -122,9 +166,18 @@ pub(super) enum What {
     Start,
     /// For the host tracker.
     Host(HostEvent),
-    /// A connection left the worker's table: `conn` indexes the batch's
-    /// connections.
+    /// A connection left the worker's table, for the merge to hand to the
+    /// sink: `conn` indexes the batch's connections.
     End { ended: Ended, conn: usize },
+    /// A connection left the worker's table, judged, counted and rendered
+    /// there: what the host tracker hears of it, and its output, at
+    /// `bytes` of the batch's.
+    Rendered {
+        id: u64,
+        judged_at: Timestamp,
+        left: HostEvent,
+        bytes: std::ops::Range<usize>,
+    },
 }
 
 /// How a worker judged a connection that left its table.
@@ -154,22 +207,22 @@ struct InBatch {
     through: u64,
     /// Capture time after frame `through`.
     now: Timestamp,
+    /// The precision records are rendered with.
+    precision: Precision,
 }
 
 /// A worker's relays for every frame up to `through`.
 struct OutBatch {
     worker: usize,
-    items: Vec<RelayItem>,
-    conns: Vec<Connection>,
+    relayed: Relayed,
     through: u64,
 }
 
 /// A batch the merge is working through.
 struct Pending {
-    items: Vec<RelayItem>,
+    relayed: Relayed,
     /// The first item not yet merged.
     next: usize,
-    conns: Vec<Connection>,
 }
 
 /// What the reading thread counted and read.
@@ -202,7 +255,8 @@ struct WorkerEnds {
     input: mpsc::Receiver<InBatch>,
     spare_input: mpsc::Sender<Vec<Input>>,
     output: mpsc::SyncSender<OutBatch>,
-    spare_output: mpsc::Receiver<(Vec<RelayItem>, Vec<Connection>)>,
+    spare_output: mpsc::Receiver<Relayed>,
+    render: Option<Renderer>,
 }
 
 /// [`super::run_sources`] on `threads` workers, plus the reading thread
@@ -218,6 +272,7 @@ pub(super) fn run_threaded(
     let mut worker_cfg = cfg.clone();
     worker_cfg.max_connections = (cfg.max_connections / n).max(1);
     let count = cfg.count;
+    let render = sink.renderer();
     let bytes_read = AtomicU64::new(0);
     thread::scope(|scope| {
         let mut inputs = Vec::with_capacity(n);
@@ -238,6 +293,7 @@ pub(super) fn run_threaded(
                 spare_input: tx_spare_in,
                 output: tx_out.clone(),
                 spare_output: rx_spare_out,
+                render,
             };
             let wcfg = worker_cfg.clone();
             let worker = thread::Builder::new()
@@ -316,7 +372,8 @@ fn read(
     let mut c = Counters::default();
     let mut errors = Vec::new();
     let mut clock = Clock::default();
-    let hand_over = |pending: &mut Vec<Vec<Input>>, clock: &Clock| -> bool {
+    let mut prec = Precision::Micro;
+    let hand_over = |pending: &mut Vec<Vec<Input>>, clock: &Clock, precision| -> bool {
         for ((p, tx), spare) in pending.iter_mut().zip(&workers).zip(&spare) {
             let empty = spare
                 .try_recv()
@@ -325,6 +382,7 @@ fn read(
                 items: std::mem::replace(p, empty),
                 through: clock.frame,
                 now: clock.now,
+                precision,
             };
             if tx.send(batch).is_err() {
                 return false;
@@ -342,6 +400,7 @@ fn read(
                         .map(|s| s.stats().precision)
                         .max()
                         .unwrap_or(Precision::Micro);
+                    prec = p;
                     let _ = precision.send(p);
                 }
                 let Some(pkt) = merge.packet(i) else { continue };
@@ -368,7 +427,7 @@ fn read(
                         merge.sources().iter().map(|s| s.offset()).sum(),
                         Ordering::Relaxed,
                     );
-                    if !hand_over(&mut pending, &clock) {
+                    if !hand_over(&mut pending, &clock, prec) {
                         break;
                     }
                 }
@@ -380,7 +439,7 @@ fn read(
             Err((_, e)) => errors.push(e),
         }
     }
-    hand_over(&mut pending, &clock);
+    hand_over(&mut pending, &clock, prec);
     drop(workers);
     let files = merge
         .sources()
@@ -404,27 +463,28 @@ fn work(cfg: AnalysisConfig, ends: WorkerEnds) -> io::Result<Counters> {
         spare_input,
         output,
         spare_output,
+        render,
     } = ends;
     let mut sink = NoSink;
     let mut a = Analyzer::new(cfg, &mut sink);
     a.relay = Some(Relay {
-        items: Vec::new(),
-        conns: Vec::new(),
+        now: Relayed::default(),
         spare: spare_output,
+        render,
     });
     let send = |a: &mut Analyzer<'_>, through: u64| -> bool {
-        let Some((items, conns)) = a.relay.as_mut().map(Relay::take) else {
+        let Some(relayed) = a.relay.as_mut().map(Relay::take) else {
             return false;
         };
         let batch = OutBatch {
             worker: me,
-            items,
-            conns,
+            relayed,
             through,
         };
         output.send(batch).is_ok()
     };
     for mut batch in input {
+        a.set_precision(batch.precision);
         // The lookahead of the single-threaded loop, by index: the packets
         // to prefetch for are already in the batch.
         let items = &batch.items;
@@ -472,16 +532,15 @@ fn work(cfg: AnalysisConfig, ends: WorkerEnds) -> io::Result<Counters> {
 fn merge(
     main: &mut Analyzer<'_>,
     workers: mpsc::Receiver<OutBatch>,
-    spare: Vec<mpsc::Sender<(Vec<RelayItem>, Vec<Connection>)>>,
+    spare: Vec<mpsc::Sender<Relayed>>,
     progress: &mut dyn FnMut(),
 ) -> io::Result<u64> {
     let n = spare.len();
     let mut queues: Vec<VecDeque<Pending>> = (0..n).map(|_| VecDeque::new()).collect();
     let mut through = vec![0u64; n];
     let (mut live, mut peak) = (0u64, 0u64);
-    // A sweep's ends: (expiry, id, worker, and the indexes in its batch
-    // of the connection and of its item).
-    let mut group: Vec<(Timestamp, u64, usize, usize, usize)> = Vec::new();
+    // A sweep's ends: (expiry, id, worker, index of the item in its batch).
+    let mut group: Vec<(Timestamp, u64, usize, usize)> = Vec::new();
     loop {
         let safe = through.iter().copied().min().unwrap_or(u64::MAX);
         loop {
@@ -490,7 +549,7 @@ fn merge(
             // after this one.)
             let next = queues
                 .iter()
-                .filter_map(|q| q.front().and_then(|b| b.items.get(b.next)))
+                .filter_map(|q| q.front().and_then(|b| b.relayed.items.get(b.next)))
                 .filter(|it| it.frame <= safe.min(CAPTURE_ENDING))
                 .map(|it| (it.frame, it.phase))
                 .min();
@@ -505,44 +564,38 @@ fn merge(
             for (w, q) in queues.iter_mut().enumerate() {
                 let Some(b) = q.front_mut() else { continue };
                 while let Some(item) = b
+                    .relayed
                     .items
-                    .get_mut(b.next)
+                    .get(b.next)
                     .filter(|it| (it.frame, it.phase) == (frame, phase))
                 {
+                    let at = b.next;
                     b.next += 1;
-                    match &mut item.what {
-                        What::Start => {
+                    match (&item.what, phase) {
+                        (What::Start, _) => {
                             live += 1;
                             peak = peak.max(live);
                         }
-                        What::Host(ev) => main.hosts.record(*ev, main.cfg.thresholds.time_wait),
-                        What::End { ended, conn } => match phase {
-                            Phase::Packet => {
-                                if let Some(c) = b.conns.get(*conn) {
-                                    live = live.saturating_sub(1);
-                                    deliver(main, c, ended)?;
-                                }
+                        (What::Host(ev), _) => {
+                            main.hosts.record(*ev, main.cfg.thresholds.time_wait)
+                        }
+                        (_, Phase::Packet) => {
+                            live = live.saturating_sub(1);
+                            leave(main, &mut b.relayed, at)?;
+                        }
+                        (end, _) => {
+                            if let Some((judged_at, id)) = end_key(end, &b.relayed) {
+                                group.push((judged_at, id, w, at));
                             }
-                            _ => {
-                                let id = b.conns.get(*conn).map_or(0, |c| c.id);
-                                group.push((ended.judged_at, id, w, *conn, b.next - 1));
-                            }
-                        },
+                        }
                     }
                 }
             }
             group.sort_unstable_by_key(|g| (g.0, g.1));
-            for (_, _, w, conn, item) in group.drain(..) {
-                let Some(b) = queues.get_mut(w).and_then(|q| q.front_mut()) else {
-                    continue;
-                };
-                let ended = match b.items.get_mut(item).map(|it| &mut it.what) {
-                    Some(What::End { ended, .. }) => ended,
-                    _ => continue,
-                };
-                if let Some(c) = b.conns.get(conn) {
+            for (_, _, w, at) in group.drain(..) {
+                if let Some(b) = queues.get_mut(w).and_then(|q| q.front_mut()) {
                     live = live.saturating_sub(1);
-                    deliver(main, c, ended)?;
+                    leave(main, &mut b.relayed, at)?;
                 }
             }
         }
@@ -556,9 +609,9 @@ fn merge(
                 let mut lowest: Option<(u64, usize)> = None;
                 let mut ready = true;
                 for (w, q) in queues.iter().enumerate() {
-                    let front = q.front().and_then(|b| match b.items.get(b.next)?.what {
-                        What::End { conn, .. } => b.conns.get(conn).map(|c| c.id),
-                        _ => None,
+                    let front = q.front().and_then(|b| {
+                        let item = b.relayed.items.get(b.next)?;
+                        end_key(&item.what, &b.relayed).map(|(_, id)| id)
                     });
                     match front {
                         Some(id) => {
@@ -575,16 +628,10 @@ fn merge(
                 let Some(b) = queues.get_mut(w).and_then(|q| q.front_mut()) else {
                     break;
                 };
-                let Some(item) = b.items.get_mut(b.next) else {
-                    break;
-                };
+                let at = b.next;
                 b.next += 1;
-                if let What::End { ended, conn } = &mut item.what {
-                    if let Some(c) = b.conns.get(*conn) {
-                        live = live.saturating_sub(1);
-                        deliver(main, c, ended)?;
-                    }
-                }
+                live = live.saturating_sub(1);
+                leave(main, &mut b.relayed, at)?;
             }
             recycle(&mut queues, &spare);
             if safe == u64::MAX && queues.iter().all(VecDeque::is_empty) {
@@ -595,9 +642,8 @@ fn merge(
             Ok(batch) => {
                 if let Some(q) = queues.get_mut(batch.worker) {
                     q.push_back(Pending {
-                        items: batch.items,
+                        relayed: batch.relayed,
                         next: 0,
-                        conns: batch.conns,
                     });
                 }
                 if let Some(t) = through.get_mut(batch.worker) {
@@ -612,22 +658,49 @@ fn merge(
     }
 }
 
+/// What orders a connection's end among a sweep's: when it was judged,
+/// then its id (`None` for an item that is no end).
+fn end_key(what: &What, relayed: &Relayed) -> Option<(Timestamp, u64)> {
+    match *what {
+        What::End { ref ended, conn } => relayed.conns.get(conn).map(|c| (ended.judged_at, c.id)),
+        What::Rendered { id, judged_at, .. } => Some((judged_at, id)),
+        What::Start | What::Host(_) => None,
+    }
+}
+
 /// Sends the batches the merge has worked through back to their workers.
-fn recycle(
-    queues: &mut [VecDeque<Pending>],
-    spare: &[mpsc::Sender<(Vec<RelayItem>, Vec<Connection>)>],
-) {
+fn recycle(queues: &mut [VecDeque<Pending>], spare: &[mpsc::Sender<Relayed>]) {
     for (q, back) in queues.iter_mut().zip(spare) {
-        while q.front().is_some_and(|b| b.next >= b.items.len()) {
+        while q.front().is_some_and(|b| b.next >= b.relayed.items.len()) {
             if let Some(b) = q.pop_front() {
-                // Emptied by the worker: what the connections and findings
-                // hold goes back to the allocator on the thread that took
-                // it (a free from another thread sends glibc's malloc down
-                // its slow path on both).
-                // A worker that has finished takes no more.
-                let _ = back.send((b.items, b.conns));
+                // The worker empties it (see `Relay::take`); one that has
+                // finished takes no more.
+                let _ = back.send(b.relayed);
             }
         }
+    }
+}
+
+/// A connection leaves, at item `at` of a worker's batch: the host counts
+/// it held and its output (rendered by the worker, or the record made
+/// here).
+fn leave(main: &mut Analyzer<'_>, relayed: &mut Relayed, at: usize) -> io::Result<()> {
+    let Some(item) = relayed.items.get_mut(at) else {
+        return Ok(());
+    };
+    match &mut item.what {
+        What::End { ended, conn } => match relayed.conns.get(*conn) {
+            Some(c) => deliver(main, c, ended),
+            None => Ok(()),
+        },
+        What::Rendered { left, bytes, .. } => {
+            main.hosts.record(*left, main.cfg.thresholds.time_wait);
+            match relayed.out.get(bytes.clone()) {
+                Some(out) => main.sink.rendered(out),
+                None => Ok(()),
+            }
+        }
+        What::Start | What::Host(_) => Ok(()),
     }
 }
 

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::record::ConnRecord;
-use super::{Sink, Summary};
+use super::{Renderer, Sink, Summary};
 use crate::findings::Finding;
 
 pub const HEADER: &str = "id,client,server,role_inferred,first_seen,last_seen,duration_s,handshake,teardown,closer,time_wait,\
@@ -43,39 +43,63 @@ fn quote(s: &str) -> String {
     }
 }
 
-impl<W: Write> Sink for CsvSink<W> {
-    fn connection(&mut self, r: &ConnRecord<'_>, _findings: &[Finding]) -> io::Result<()> {
+/// Appends a connection's row.
+pub(super) fn render_row(r: &ConnRecord<'_>, out: &mut Vec<u8>) {
+    let findings: Vec<&str> = r.findings.iter().map(|k| k.name()).collect();
+    let cols = [
+        r.id.to_string(),
+        quote(&r.client.0.to_string()),
+        quote(&r.server.0.to_string()),
+        r.role_inferred.to_string(),
+        field(&r.first_seen),
+        field(&r.last_seen),
+        r.duration_s.to_string(),
+        field(&r.handshake),
+        field(&r.teardown),
+        field(&r.closer),
+        field(&r.time_wait),
+        field(&r.state.client),
+        field(&r.state.server),
+        r.zeek.conn_state.to_string(),
+        quote(r.zeek.history),
+        r.packets.client.to_string(),
+        r.packets.server.to_string(),
+        r.bytes.client.to_string(),
+        r.bytes.server.to_string(),
+        r.retransmitted_bytes.client.to_string(),
+        r.retransmitted_bytes.server.to_string(),
+        r.missed_bytes.to_string(),
+        findings.join(";"),
+    ];
+    out.extend_from_slice(cols.join(",").as_bytes());
+    out.push(b'\n');
+}
+
+impl<W: Write> CsvSink<W> {
+    fn header(&mut self) -> io::Result<()> {
         if !self.header_done {
             writeln!(self.out, "{HEADER}")?;
             self.header_done = true;
         }
-        let findings: Vec<&str> = r.findings.iter().map(|k| k.name()).collect();
-        let cols = [
-            r.id.to_string(),
-            quote(&r.client.0.to_string()),
-            quote(&r.server.0.to_string()),
-            r.role_inferred.to_string(),
-            field(&r.first_seen),
-            field(&r.last_seen),
-            r.duration_s.to_string(),
-            field(&r.handshake),
-            field(&r.teardown),
-            field(&r.closer),
-            field(&r.time_wait),
-            field(&r.state.client),
-            field(&r.state.server),
-            r.zeek.conn_state.to_string(),
-            quote(r.zeek.history),
-            r.packets.client.to_string(),
-            r.packets.server.to_string(),
-            r.bytes.client.to_string(),
-            r.bytes.server.to_string(),
-            r.retransmitted_bytes.client.to_string(),
-            r.retransmitted_bytes.server.to_string(),
-            r.missed_bytes.to_string(),
-            findings.join(";"),
-        ];
-        writeln!(self.out, "{}", cols.join(","))
+        Ok(())
+    }
+}
+
+impl<W: Write> Sink for CsvSink<W> {
+    fn connection(&mut self, r: &ConnRecord<'_>, _findings: &[Finding]) -> io::Result<()> {
+        self.header()?;
+        let mut row = Vec::with_capacity(256);
+        render_row(r, &mut row);
+        self.out.write_all(&row)
+    }
+
+    fn renderer(&self) -> Option<Renderer> {
+        Some(Renderer::Csv)
+    }
+
+    fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.header()?;
+        self.out.write_all(bytes)
     }
 
     /// CSV is one row per connection; host findings are in the other formats.
@@ -84,9 +108,7 @@ impl<W: Write> Sink for CsvSink<W> {
     }
 
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
-        if !self.header_done {
-            writeln!(self.out, "{HEADER}")?;
-        }
+        self.header()?;
         self.out.flush()
     }
 }

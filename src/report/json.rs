@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::record::{ConnRecord, FindingRecord, SCHEMA};
-use super::{Sink, Summary};
+use super::{Renderer, Sink, Summary};
 use crate::findings::Finding;
 
 fn to_io(e: serde_json::Error) -> io::Error {
@@ -21,6 +21,15 @@ fn write_findings(
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// A connection's JSON Lines: its record, then each finding.
+pub(super) fn render_jsonl(record: &ConnRecord<'_>, findings: &[Finding], out: &mut Vec<u8>) {
+    record.write_json(out);
+    out.push(b'\n');
+    // Writing to a Vec cannot fail, nor can serializing a finding (its
+    // evidence is a JSON value already).
+    let _ = write_findings(out, findings, record.precision);
 }
 
 /// JSON Lines: each connection as it finishes, its findings after it, the
@@ -49,10 +58,19 @@ impl<W: Write> Sink for JsonlSink<W> {
             return Ok(());
         }
         self.line.clear();
-        record.write_json(&mut self.line);
-        self.line.push(b'\n');
-        self.out.write_all(&self.line)?;
-        write_findings(&mut self.out, findings, record.precision)
+        render_jsonl(record, findings, &mut self.line);
+        self.out.write_all(&self.line)
+    }
+
+    fn renderer(&self) -> Option<Renderer> {
+        Some(match self.quiet {
+            true => Renderer::Nothing,
+            false => Renderer::Jsonl,
+        })
+    }
+
+    fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)
     }
 
     fn host_findings(

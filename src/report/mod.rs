@@ -35,6 +35,44 @@ pub trait Sink {
     fn host_findings(&mut self, findings: &[Finding], precision: Precision) -> io::Result<()>;
     /// The analysis is over.
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
+    /// How each connection's output can be made apart from the sink, in
+    /// any thread, when the sink writes every connection as bytes of its
+    /// own, in the order it gets them (`--threads` workers then render and
+    /// the merge only writes). `None`: the sink needs the records (it
+    /// sorts or sums them).
+    fn renderer(&self) -> Option<Renderer> {
+        None
+    }
+    /// Writes what [`Sink::renderer`]'s renderer made of one or more
+    /// connections, as [`Sink::connection`] would have written them.
+    fn rendered(&mut self, _bytes: &[u8]) -> io::Result<()> {
+        Err(io::Error::other(
+            "this output format does not take pre-rendered records (a bug)",
+        ))
+    }
+}
+
+/// Renders connections as a streaming sink writes them (see
+/// [`Sink::renderer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renderer {
+    /// JSON Lines: the record's line, then a line per finding.
+    Jsonl,
+    /// One CSV row.
+    Csv,
+    /// Nothing (a quiet sink, which writes the summary only).
+    Nothing,
+}
+
+impl Renderer {
+    /// Appends what the sink would write for this connection.
+    pub fn render(self, record: &ConnRecord<'_>, findings: &[Finding], out: &mut Vec<u8>) {
+        match self {
+            Renderer::Jsonl => json::render_jsonl(record, findings, out),
+            Renderer::Csv => self::csv::render_row(record, out),
+            Renderer::Nothing => {}
+        }
+    }
 }
 
 /// One input file in the summary.
