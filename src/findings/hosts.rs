@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 use serde_json::json;
 
+use super::piles::{pile_hash, PileMap};
 use super::{secs, Finding, FindingKind, Severity, Thresholds};
 use crate::capture::{Precision, Timestamp};
 use crate::conn::{Changes, Connection, Dir, TcpState};
@@ -56,11 +57,58 @@ impl HostEvent {
     }
 }
 
+/// When a pile's running TIME-WAITs end, oldest first. They all last the
+/// same 2MSL, so they end in the order they began. Most piles hold one at
+/// a time (a client's TIME-WAIT toward a server), which takes no
+/// allocation: `more` is used only from two on, and then holds them all.
+#[derive(Debug, Default)]
+struct Ends {
+    one: Option<Timestamp>,
+    // Boxed: eight bytes in every pile instead of a VecDeque's 32, for
+    // the few piles that ever need it (the map is larger than the cache).
+    #[allow(clippy::box_collection)]
+    more: Option<Box<VecDeque<Timestamp>>>,
+}
+
+impl Ends {
+    /// Forgets the TIME-WAITs that have ended by `now`.
+    fn expire(&mut self, now: Timestamp) {
+        let Some(more) = self.more.as_deref_mut() else {
+            self.one = self.one.filter(|&end| end > now);
+            return;
+        };
+        while more.front().is_some_and(|&end| end <= now) {
+            more.pop_front();
+        }
+        if more.len() < 2 {
+            self.one = more.pop_front();
+            self.more = None;
+        }
+    }
+
+    fn push(&mut self, end: Timestamp) {
+        if let Some(more) = self.more.as_deref_mut() {
+            more.push_back(end);
+            return;
+        }
+        match self.one.take() {
+            None => self.one = Some(end),
+            Some(first) => self.more = Some(Box::new(VecDeque::from([first, end]))),
+        }
+    }
+
+    fn running(&self) -> usize {
+        match &self.more {
+            None => usize::from(self.one.is_some()),
+            Some(more) => more.len(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct TimeWaitPile {
-    /// TIME-WAITs running now (each ends when its entry in
-    /// `HostTracker::ends` comes due: they all last the same 2MSL).
-    running: u32,
+    /// The TIME-WAITs running (as of the pile's last update).
+    ends: Ends,
     peak: usize,
     peak_at: Timestamp,
     total: u64,
@@ -105,6 +153,9 @@ struct Peak {
     at: Timestamp,
 }
 
+/// How many events late [`HostTracker::record`] applies each.
+const EVENTS_AHEAD: usize = 8;
+
 /// Retired peaks kept for the summary's host list.
 const KEEP_PEAKS: usize = 20;
 
@@ -115,13 +166,23 @@ const KEEP_PEAKS: usize = 20;
 /// threshold is retired, and only the highest retired peaks are kept.
 #[derive(Debug, Default)]
 pub struct HostTracker {
-    time_wait: HashMap<(IpAddr, SocketAddr), TimeWaitPile, ahash::RandomState>,
-    /// When each running TIME-WAIT ends, in order, and whose it is.
-    ends: VecDeque<(Timestamp, (IpAddr, SocketAddr))>,
+    time_wait: PileMap<(IpAddr, SocketAddr), TimeWaitPile>,
+    /// Events taken but not yet applied, with the hashes of the TIME-WAIT
+    /// piles they begin TIME-WAITs in: applying each a few events later
+    /// lets the pile's memory be fetched meanwhile (see [`HostTracker::record`]).
+    pending: VecDeque<(HostEvent, [Option<u32>; 2])>,
+    /// When the TIME-WAIT piles are next swept for ones that ended (each
+    /// pile counts its own TIME-WAITs down as it is updated; the sweep
+    /// retires those left empty, so none is looked up again to end one).
+    next_sweep: Timestamp,
+    /// Piles a sweep retires (kept to save an allocation per sweep).
+    gone: Vec<Peak>,
     close_wait: HashMap<IpAddr, CloseWaitPile, ahash::RandomState>,
     /// Half-open connections per server, now and at the peak.
     half_open: HashMap<SocketAddr, CloseWaitPile, ahash::RandomState>,
     retired: Vec<Peak>,
+    /// The lowest peak in `retired` once it is full.
+    lowest_kept: u64,
     tw_threshold: u64,
     cw_threshold: u64,
     syn_threshold: u64,
@@ -139,54 +200,119 @@ impl HostTracker {
         }
     }
 
-    /// Keeps a retired pile's peak if it is among the highest.
+    /// Keeps a retired pile's peak if it is among the highest: by peak,
+    /// then the earliest, then the lowest addresses, so which are kept
+    /// does not depend on the order piles retire in.
     fn keep_peak(&mut self, p: Peak) {
         if p.peak == 0 {
             return;
         }
+        let rank = |r: &Peak| (std::cmp::Reverse(r.peak), r.at, r.host, r.toward);
         if self.retired.len() < KEEP_PEAKS {
             self.retired.push(p);
-        } else if let Some(i) = self
-            .retired
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, r)| r.peak)
-            .map(|(i, _)| i)
-        {
-            if let Some(low) = self.retired.get_mut(i) {
-                if p.peak > low.peak {
-                    *low = p;
+        } else if p.peak >= self.lowest_kept {
+            if let Some(worst) = self.retired.iter_mut().max_by_key(|r| rank(r)) {
+                if rank(&p) < rank(worst) {
+                    *worst = p;
                 }
             }
+        } else {
+            // Most retired piles peaked at one or two: below every kept one.
+            return;
+        }
+        if self.retired.len() == KEEP_PEAKS {
+            self.lowest_kept = self.retired.iter().map(|r| r.peak).min().unwrap_or(0);
         }
     }
 
-    /// Ends the TIME-WAITs due by `now`, and retires piles left empty below
-    /// the threshold.
-    fn retire(&mut self, now: Timestamp) {
-        while self.ends.front().is_some_and(|(end, _)| *end <= now) {
-            let Some((_, key)) = self.ends.pop_front() else {
-                break;
-            };
-            let Some(pile) = self.time_wait.get_mut(&key) else {
-                continue;
-            };
-            pile.running = pile.running.saturating_sub(1);
-            if pile.running == 0 && (pile.peak as u64) < self.tw_threshold {
-                if let Some(p) = self.time_wait.remove(&key) {
-                    self.keep_peak(Peak {
-                        host: key.0,
-                        toward: Some(key.1),
-                        peak: p.peak as u64,
-                        at: p.peak_at,
-                    });
-                }
-            }
+    /// Retires the TIME-WAIT piles empty at `now` whose peak stayed below
+    /// the threshold, at most every quarter of a 2MSL `window` (so a
+    /// finished pile stays in memory up to a quarter longer than it runs;
+    /// each sweep reads every pile).
+    fn sweep(&mut self, now: Timestamp, window: i64) {
+        if now < self.next_sweep {
+            return;
         }
+        self.next_sweep = now.add_nanos((window / 4).max(1));
+        let threshold = self.tw_threshold;
+        let mut gone = std::mem::take(&mut self.gone);
+        self.time_wait.retain(|&(host, toward), p| {
+            p.ends.expire(now);
+            let keep = p.ends.running() > 0 || p.peak as u64 >= threshold;
+            if !keep {
+                gone.push(Peak {
+                    host,
+                    toward: Some(toward),
+                    peak: p.peak as u64,
+                    at: p.peak_at,
+                });
+            }
+            keep
+        });
+        for p in gone.drain(..) {
+            self.keep_peak(p);
+        }
+        self.gone = gone;
+    }
+
+    /// Brings the piles up to `now`, for the reports at the end: what has
+    /// ended is retired.
+    pub fn settle(&mut self, now: Timestamp, window: i64) {
+        self.flush(window);
+        self.next_sweep = Timestamp(i64::MIN);
+        self.sweep(now, window);
     }
 
     /// Takes one event. `window` is 2MSL.
+    ///
+    /// Events are applied in the order taken, but [`EVENTS_AHEAD`] events
+    /// late: a TIME-WAIT's pile is then in cache when it is counted (its
+    /// index cell is fetched when the event comes, its entry halfway).
+    /// Whatever reads the counts applies the rest first.
     pub fn record(&mut self, ev: HostEvent, window: i64) {
+        let mut hashes = [None; 2];
+        if let HostEvent::Changes {
+            client,
+            server,
+            changes,
+            ..
+        } = ev
+        {
+            for (h, (dir, host)) in hashes
+                .iter_mut()
+                .zip([(Dir::Client, client.ip), (Dir::Server, server.ip)])
+            {
+                if changes.has(Changes::TIME_WAIT, dir) {
+                    let hash = pile_hash(&(host, server));
+                    self.time_wait.prefetch_cell(hash);
+                    *h = Some(hash);
+                }
+            }
+        }
+        self.pending.push_back((ev, hashes));
+        if let Some((_, halfway)) = self
+            .pending
+            .get(self.pending.len().saturating_sub(EVENTS_AHEAD / 2 + 1))
+        {
+            for h in halfway.iter().flatten() {
+                self.time_wait.prefetch_entry(*h);
+            }
+        }
+        if self.pending.len() > EVENTS_AHEAD {
+            if let Some((ev, hashes)) = self.pending.pop_front() {
+                self.apply_event(ev, hashes, window);
+            }
+        }
+    }
+
+    /// Applies every event taken.
+    fn flush(&mut self, window: i64) {
+        while let Some((ev, hashes)) = self.pending.pop_front() {
+            self.apply_event(ev, hashes, window);
+        }
+    }
+
+    fn apply_event(&mut self, ev: HostEvent, hashes: [Option<u32>; 2], window: i64) {
         match ev {
             HostEvent::HalfOpenIn { server, at } => self.half_open_in(server, at),
             HostEvent::HalfOpenOut { server } => self.half_open_out(server),
@@ -195,7 +321,7 @@ impl HostTracker {
                 server,
                 changes,
                 at,
-            } => self.apply(client, server, changes, at, window),
+            } => self.apply(client, server, changes, hashes, at, window),
             HostEvent::Left {
                 close_wait,
                 half_open,
@@ -217,10 +343,11 @@ impl HostTracker {
         client: SocketAddr,
         server: SocketAddr,
         changes: Changes,
+        hashes: [Option<u32>; 2],
         at: Timestamp,
         window: i64,
     ) {
-        for dir in [Dir::Client, Dir::Server] {
+        for (dir, hash) in [Dir::Client, Dir::Server].into_iter().zip(hashes) {
             let host = match dir {
                 Dir::Client => client.ip,
                 Dir::Server => server.ip,
@@ -229,7 +356,8 @@ impl HostTracker {
                 // Toward the server: for a client holder that is where its
                 // ephemeral ports run out; a server holder is listed
                 // under its own address.
-                self.time_wait_began(host, server, at, window);
+                let hash = hash.unwrap_or_else(|| pile_hash(&(host, server)));
+                self.time_wait_began(host, server, hash, at, window);
             }
             if changes.has(Changes::CLOSE_WAIT_IN, dir) {
                 self.close_wait_in(host, at);
@@ -240,19 +368,29 @@ impl HostTracker {
         }
     }
 
-    fn time_wait_began(&mut self, host: IpAddr, toward: SocketAddr, at: Timestamp, window: i64) {
+    fn time_wait_began(
+        &mut self,
+        host: IpAddr,
+        toward: SocketAddr,
+        hash: u32,
+        at: Timestamp,
+        window: i64,
+    ) {
         let key = (host, toward);
-        if self.time_wait.len() >= MAX_KEYS && !self.time_wait.contains_key(&key) {
+        self.sweep(at, window);
+        if self.time_wait.len() >= MAX_KEYS && self.time_wait.find(hash, &key).is_none() {
             self.untracked += 1;
             return;
         }
-        self.retire(at);
-        let pile = self.time_wait.entry(key).or_default();
-        pile.running += 1;
-        self.ends.push_back((at.add_nanos(window), key));
+        let Some(pile) = self.time_wait.entry(hash, key) else {
+            return;
+        };
+        pile.ends.expire(at);
+        pile.ends.push(at.add_nanos(window));
         pile.total += 1;
-        if pile.running as usize > pile.peak {
-            pile.peak = pile.running as usize;
+        let running = pile.ends.running();
+        if running > pile.peak {
+            pile.peak = running;
             pile.peak_at = at;
         }
     }
@@ -395,18 +533,23 @@ impl HostTracker {
 
     /// The hosts holding the most TIME-WAITs (toward one server) or
     /// CLOSE-WAITs right now, for the live view.
-    pub fn current(&mut self, now: Timestamp, n: usize) -> Vec<CurrentPile> {
-        self.retire(now);
+    pub fn current(&mut self, now: Timestamp, window: i64, n: usize) -> Vec<CurrentPile> {
+        self.flush(window);
         let mut out: Vec<CurrentPile> = self
             .time_wait
-            .iter()
-            .filter(|(_, p)| p.running > 0)
-            .map(|((host, toward), p)| CurrentPile {
-                host: *host,
-                toward: Some(*toward),
-                time_wait: u64::from(p.running),
-                close_wait: 0,
-            })
+            .iter_mut()
+            .filter_map(
+                |(&(host, toward), p): (&(IpAddr, SocketAddr), &mut TimeWaitPile)| {
+                    p.ends.expire(now);
+                    let running = p.ends.running() as u64;
+                    (running > 0).then_some(CurrentPile {
+                        host,
+                        toward: Some(toward),
+                        time_wait: running,
+                        close_wait: 0,
+                    })
+                },
+            )
             .chain(
                 self.close_wait
                     .iter()
@@ -501,6 +644,24 @@ mod tests {
         s.parse::<std::net::SocketAddr>().unwrap().into()
     }
 
+    /// `host`, a client of `server`, entered TIME-WAIT at `at`.
+    fn time_wait(h: &mut HostTracker, host: IpAddr, server: SocketAddr, at: Timestamp) {
+        let client = SocketAddr {
+            ip: host,
+            port: 40000,
+        };
+        let changes = Changes(Changes::TIME_WAIT);
+        h.record(
+            HostEvent::Changes {
+                client,
+                server,
+                changes,
+                at,
+            },
+            60_000_000_000,
+        );
+    }
+
     #[test]
     fn time_wait_peak_counts_only_windows_running_at_once() {
         let mut h = HostTracker::new(&Thresholds {
@@ -512,8 +673,9 @@ mod tests {
         let s = 1_000_000_000;
         // Three within 60 s of each other, then two after the first ended.
         for t in [0, 10, 20, 65, 70] {
-            h.time_wait_began(host, server, Timestamp(t * s), 60 * s);
+            time_wait(&mut h, host, server, Timestamp(t * s));
         }
+        h.settle(Timestamp(70 * s), 60 * s);
         let th = Thresholds {
             tw_accumulation: 4,
             ..Thresholds::default()
@@ -569,10 +731,12 @@ mod tests {
         // only about 60 piles run at any time.
         for i in 0..1000u32 {
             let host = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
-            h.time_wait_began(host, server, Timestamp(i64::from(i) * s), 60 * s);
+            time_wait(&mut h, host, server, Timestamp(i64::from(i) * s));
         }
-        assert!(h.time_wait.len() <= 61, "{} piles kept", h.time_wait.len());
-        assert!(h.ends.len() <= 61);
+        // Running ones, those ended within a quarter of 2MSL, and the
+        // events not yet applied.
+        assert!(h.time_wait.len() <= 76, "{} piles kept", h.time_wait.len());
+        assert!(h.time_wait.len() >= 55, "{} piles kept", h.time_wait.len());
         assert!(h.retired.len() <= KEEP_PEAKS);
         // Their peaks still show in the host list.
         assert_eq!(h.top(5, Precision::Micro).len(), 5);

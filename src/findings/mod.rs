@@ -5,6 +5,7 @@
 //! clause or the trap (`taxonomy.md`) they guard.
 
 pub mod hosts;
+mod piles;
 mod rules;
 
 use std::fmt;

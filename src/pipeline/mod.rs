@@ -1021,7 +1021,9 @@ impl<'s> Analyzer<'s> {
         Snapshot {
             connections: self.table.len() as u64,
             states,
-            hosts: self.hosts.current(self.clock.now, hosts),
+            hosts: self
+                .hosts
+                .current(self.clock.now, self.cfg.thresholds.time_wait, hosts),
         }
     }
 
@@ -1066,6 +1068,8 @@ impl<'s> Analyzer<'s> {
         live: Option<crate::report::LiveSummary>,
     ) -> io::Result<Counters> {
         self.end_all()?;
+        self.hosts
+            .settle(self.clock.now, self.cfg.thresholds.time_wait);
         let host_findings = self.hosts.findings(&self.cfg.thresholds, self.precision);
         for f in &host_findings {
             self.counters.count(f);
