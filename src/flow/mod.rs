@@ -59,7 +59,29 @@ impl fmt::Display for SocketAddr {
     /// `10.0.0.1:80`, `[2001:db8::1]:443`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.ip {
-            IpAddr::V4(ip) => write!(f, "{ip}:{}", self.port),
+            // Findings' messages name addresses, and `Ipv4Addr`'s own
+            // `Display` goes through padding for each octet: render the
+            // digits (as `write_to` does) and write them at once.
+            IpAddr::V4(ip) => {
+                let mut buf = [0u8; 21];
+                let mut len = 0;
+                let mut put = |bytes: &[u8]| {
+                    if let Some(dst) = buf.get_mut(len..len + bytes.len()) {
+                        dst.copy_from_slice(bytes);
+                        len += bytes.len();
+                    }
+                };
+                let mut n = itoa::Buffer::new();
+                for (i, octet) in ip.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        put(b".");
+                    }
+                    put(n.format(octet).as_bytes());
+                }
+                put(b":");
+                put(n.format(self.port).as_bytes());
+                f.write_str(std::str::from_utf8(buf.get(..len).unwrap_or_default()).unwrap_or(""))
+            }
             IpAddr::V6(ip) => write!(f, "[{ip}]:{}", self.port),
         }
     }
@@ -189,6 +211,11 @@ mod tests {
     fn renders_ipv6_in_brackets() {
         assert_eq!(sa("[2001:db8::1]:443").to_string(), "[2001:db8::1]:443");
         assert_eq!(sa("10.0.0.1:80").to_string(), "10.0.0.1:80");
+        assert_eq!(
+            sa("255.255.255.255:65535").to_string(),
+            "255.255.255.255:65535"
+        );
+        assert_eq!(sa("0.0.0.0:0").to_string(), "0.0.0.0:0");
     }
 
     /// The IPv4 fast path orders endpoints as the derived order does.
