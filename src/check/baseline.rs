@@ -93,7 +93,9 @@ impl Baseline {
                     Some(s) => Subject::service(*s, by),
                     None => continue, // a quiet (-q) report: no connections
                 },
-                (None, Some(host)) => host_subject(host, &f.evidence, by),
+                (None, Some(host)) => {
+                    host_subject(host, f.evidence.get("toward").and_then(|t| t.as_str()), by)
+                }
                 (None, None) => Subject {
                     ip: None,
                     port: None,
@@ -130,13 +132,9 @@ impl Baseline {
 }
 
 /// The subject of a host-level finding: the server a TIME-WAIT pile-up
-/// points at, or the host itself.
-pub fn host_subject(host: IpAddr, evidence: &serde_json::Value, by: ServiceBy) -> Subject {
-    match evidence
-        .get("toward")
-        .and_then(|t| t.as_str())
-        .and_then(|t| t.parse::<std::net::SocketAddr>().ok())
-    {
+/// points at (its evidence's `toward`), or the host itself.
+pub fn host_subject(host: IpAddr, toward: Option<&str>, by: ServiceBy) -> Subject {
+    match toward.and_then(|t| t.parse::<std::net::SocketAddr>().ok()) {
         Some(server) => Subject::service(server.into(), by),
         None => Subject::host(host),
     }

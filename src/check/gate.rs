@@ -175,11 +175,9 @@ impl Sink for Gate<'_> {
         }
         for f in findings {
             let Some(host) = f.host else { continue };
-            let subject = host_subject(host, &f.evidence, self.policy.service_by);
-            let toward = f
-                .evidence
-                .get("toward")
-                .and_then(|t| t.as_str())
+            let toward = f.evidence.get("toward").and_then(|t| t.as_str());
+            let subject = host_subject(host, toward, self.policy.service_by);
+            let toward = toward
                 .and_then(|t| t.parse::<std::net::SocketAddr>().ok())
                 .map(SocketAddr::from);
             let example = Example {

@@ -6,8 +6,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
+use crate::findings::evidence;
 use serde::Serialize;
-use serde_json::json;
 
 use super::piles::{pile_hash, PileMap};
 use super::{secs, Finding, FindingKind, Severity, Thresholds};
@@ -265,7 +265,7 @@ impl HostTracker {
 
     /// Takes one event. `window` is 2MSL.
     ///
-    /// Events are applied in the order taken, but [`EVENTS_AHEAD`] events
+    /// Events are applied in the order taken, but eight events
     /// late: a TIME-WAIT's pile is then in cache when it is counted (its
     /// index cell is fetched when the event comes, its entry halfway).
     /// Whatever reads the counts applies the rest first.
@@ -475,7 +475,7 @@ impl HostTracker {
                     p.peak,
                     secs(th.time_wait)
                 ),
-                evidence: json!({"peak": p.peak, "peak_at": p.peak_at.rfc3339(precision).to_string(),
+                evidence: evidence!({"peak": p.peak, "peak_at": p.peak_at.rfc3339(precision).to_string(),
                                  "toward": toward.to_string(), "connections": p.total,
                                  "threshold": th.tw_accumulation, "time_wait_s": th.time_wait as f64 / 1e9}),
             });
@@ -497,7 +497,7 @@ impl HostTracker {
                     "{host} held {} connections in CLOSE-WAIT at once: its peers closed and the application did not close its sockets",
                     p.peak
                 ),
-                evidence: json!({"peak": p.peak, "peak_at": p.peak_at.rfc3339(precision).to_string(),
+                evidence: evidence!({"peak": p.peak, "peak_at": p.peak_at.rfc3339(precision).to_string(),
                                  "connections": p.total, "threshold": th.cw_accumulation}),
             });
         }
@@ -523,7 +523,7 @@ impl HostTracker {
                     "{server} had {} half-open connections at once ({} in all began with a SYN and never completed the handshake while counted): a SYN flood, or a server too slow to accept",
                     p.peak, p.total
                 ),
-                evidence: json!({"peak": p.peak, "peak_at": p.peak_at.rfc3339(precision).to_string(),
+                evidence: evidence!({"peak": p.peak, "peak_at": p.peak_at.rfc3339(precision).to_string(),
                                  "toward": server.to_string(), "connections": p.total,
                                  "threshold": th.syn_flood}),
             });
@@ -639,6 +639,7 @@ impl HostTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::findings::Ev;
 
     fn sa(s: &str) -> SocketAddr {
         s.parse::<std::net::SocketAddr>().unwrap().into()
@@ -690,8 +691,11 @@ mod tests {
         };
         let f = h.findings(&th, Precision::Micro);
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["peak"], 3);
-        assert_eq!(f[0].evidence["connections"], 5);
+        assert_eq!(f[0].evidence.get("peak").and_then(Ev::as_u64), Some(3));
+        assert_eq!(
+            f[0].evidence.get("connections").and_then(Ev::as_u64),
+            Some(5)
+        );
         assert_eq!(f[0].ts, Timestamp(20 * s));
     }
 
@@ -713,7 +717,7 @@ mod tests {
         };
         let f = h.findings(&th, Precision::Micro);
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["peak"], 3);
+        assert_eq!(f[0].evidence.get("peak").and_then(Ev::as_u64), Some(3));
         assert_eq!(f[0].ts, Timestamp(4));
         assert_eq!(h.top(10, Precision::Micro)[0].close_wait_peak, 3);
     }

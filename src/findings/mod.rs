@@ -4,6 +4,7 @@
 //! capture time it is judged at and the thresholds. Rules cite the RFC
 //! clause or the trap (`taxonomy.md`) they guard.
 
+mod evidence;
 pub mod hosts;
 mod piles;
 mod rules;
@@ -15,6 +16,8 @@ use serde::Serialize;
 
 use crate::capture::Timestamp;
 
+pub(crate) use self::evidence::evidence;
+pub use self::evidence::{Ev, Evidence};
 pub use rules::evaluate;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -197,7 +200,7 @@ pub struct Finding {
     #[serde(skip)]
     pub ts: Timestamp,
     pub message: String,
-    pub evidence: serde_json::Value,
+    pub evidence: Evidence,
 }
 
 /// The thresholds findings are judged by (flags with defaults).

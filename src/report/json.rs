@@ -28,7 +28,7 @@ pub(super) fn render_jsonl(record: &ConnRecord<'_>, findings: &[Finding], out: &
     record.write_json(out);
     out.push(b'\n');
     // Writing to a Vec cannot fail, nor can serializing a finding (its
-    // evidence is a JSON value already).
+    // fields are names, numbers and text).
     let _ = write_findings(out, findings, record.precision);
 }
 

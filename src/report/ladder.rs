@@ -96,7 +96,7 @@ impl Sink for ShowSink {
                     message: f.message.clone(),
                     frame: ["frame", "first_frame", "fin_frame", "rst_frame"]
                         .iter()
-                        .find_map(|k| f.evidence.get(*k).and_then(|v| v.as_u64())),
+                        .find_map(|k| f.evidence.get(k).and_then(|v| v.as_u64())),
                     ts: f.ts,
                 })
                 .collect(),

@@ -254,7 +254,7 @@ pub struct FindingRecord<'a> {
     pub host: Option<std::net::IpAddr>,
     pub ts: Disp<crate::capture::time::Rfc3339>,
     pub message: &'a str,
-    pub evidence: &'a serde_json::Value,
+    pub evidence: &'a crate::findings::Evidence,
 }
 
 impl<'a> FindingRecord<'a> {

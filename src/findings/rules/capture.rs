@@ -1,10 +1,10 @@
 //! What the capture itself got wrong: gaps and duplicates (traps in taxonomy.md).
 
-use serde_json::json;
+use crate::findings::evidence;
 
 use super::finding;
 use crate::conn::{Connection, Dir};
-use crate::findings::{Finding, FindingKind, Severity};
+use crate::findings::{Ev, Finding, FindingKind, Severity};
 
 /// Trap: bytes the peer acknowledged that the capture never held, and that
 /// nobody retransmitted, were lost by the capture, not the network.
@@ -24,7 +24,7 @@ pub(super) fn capture_gap(c: &Connection, out: &mut Vec<Finding>) {
             c.client,
             c.server
         ),
-        json!({"missed_bytes": {"client": client, "server": server}}),
+        evidence!({"missed_bytes": Ev::PerSide { client, server }}),
     ));
 }
 
@@ -46,6 +46,6 @@ pub(super) fn duplicate_packets(c: &Connection, out: &mut Vec<Finding>) {
             c.client,
             c.server
         ),
-        json!({"duplicates": {"client": client, "server": server}}),
+        evidence!({"duplicates": Ev::PerSide { client, server }}),
     ));
 }

@@ -1,6 +1,6 @@
 //! Closing with FINs: retransmitted or unacknowledged FINs, CLOSE-WAIT, half-closes, data after a FIN, zero windows.
 
-use serde_json::json;
+use crate::findings::evidence;
 
 use super::{finding, who};
 use crate::capture::Timestamp;
@@ -36,7 +36,7 @@ pub(super) fn fin_retransmission(
             if retries == 1 { "" } else { "s" },
             if fin.acked.is_some() { "its ACK was slow or lost" } else { "no ACK ever came back" }
         ),
-        json!({"by": dir.name(), "fin_seq": fin.seq.0, "first_frame": fin.first.frame,
+        evidence!({"by": dir.name(), "fin_seq": fin.seq.0, "first_frame": fin.first.frame,
                "last_frame": fin.last.frame, "retransmissions": retries, "acked": fin.acked.is_some()}),
     ));
 }
@@ -86,7 +86,7 @@ pub(super) fn fin_unacked(
             if retries == 1 { "" } else { "s" },
             secs(waited)
         ),
-        json!({"by": dir.name(), "fin_seq": fin.seq.0, "first_frame": fin.first.frame,
+        evidence!({"by": dir.name(), "fin_seq": fin.seq.0, "first_frame": fin.first.frame,
                "retransmissions": retries, "observed_s": waited as f64 / 1e9}),
     ));
 }
@@ -120,7 +120,7 @@ pub(super) fn close_wait_stall(
             secs(quiet),
             c.addr(dir.other())
         ),
-        json!({"by": dir.name(), "peer_fin_acked_frame": w.since.frame, "quiet_s": quiet as f64 / 1e9,
+        evidence!({"by": dir.name(), "peer_fin_acked_frame": w.since.frame, "quiet_s": quiet as f64 / 1e9,
                "closed_frame": w.ended.map(|e| e.frame)}),
     ));
 }
@@ -142,7 +142,7 @@ pub(super) fn half_close(c: &Connection, out: &mut Vec<Finding>) {
             h.packets,
             if h.packets == 1 { "" } else { "s" }
         ),
-        json!({"by": h.by.name(), "first_frame": h.first.frame, "bytes": h.bytes, "packets": h.packets}),
+        evidence!({"by": h.by.name(), "first_frame": h.first.frame, "bytes": h.bytes, "packets": h.packets}),
     ));
 }
 
@@ -164,7 +164,7 @@ pub(super) fn data_after_fin(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
             a.1,
             fin.seq.0
         ),
-        json!({"by": dir.name(), "frame": a.0.frame, "bytes": a.1, "fin_seq": fin.seq.0}),
+        evidence!({"by": dir.name(), "frame": a.0.frame, "bytes": a.1, "fin_seq": fin.seq.0}),
     ));
 }
 
@@ -203,6 +203,6 @@ pub(super) fn zero_window_stall(
             z.probes,
             if z.probes == 1 { "" } else { "s" }
         ),
-        json!({"receiver": dir.name(), "closed_s": closed as f64 / 1e9, "probes": z.probes, "reopened": z.since.is_none()}),
+        evidence!({"receiver": dir.name(), "closed_s": closed as f64 / 1e9, "probes": z.probes, "reopened": z.since.is_none()}),
     ));
 }

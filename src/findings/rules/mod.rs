@@ -54,7 +54,7 @@ pub(super) fn finding(
     severity: Severity,
     ts: Timestamp,
     message: String,
-    evidence: serde_json::Value,
+    evidence: crate::findings::Evidence,
 ) -> Finding {
     Finding {
         kind,

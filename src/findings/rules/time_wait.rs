@@ -1,6 +1,6 @@
 //! TIME-WAIT hazards (RFC 9293 §3.6.1, RFC 1337, RFC 6191).
 
-use serde_json::json;
+use crate::findings::evidence;
 
 use super::{finding, who};
 use crate::conn::{Connection, Dir, Prior, ReuseOutcome, TcpState};
@@ -29,7 +29,7 @@ pub(super) fn final_ack_lost(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
             fin.after_ack,
             if fin.after_ack == 1 { "" } else { "s" }
         ),
-        json!({"holder": holder.name(), "final_ack_frame": acked.frame, "fin_frame": fin.first.frame,
+        evidence!({"holder": holder.name(), "final_ack_frame": acked.frame, "fin_frame": fin.first.frame,
                "retransmitted_after_ack": fin.after_ack, "first_retransmission_frame": again.frame}),
     ));
 }
@@ -52,7 +52,7 @@ pub(super) fn time_wait_extended(c: &Connection, dir: Dir, out: &mut Vec<Finding
             fin.reacked,
             if fin.reacked == 1 { "" } else { "s" }
         ),
-        json!({"holder": holder.name(), "reacks": fin.reacked}),
+        evidence!({"holder": holder.name(), "reacks": fin.reacked}),
     ));
 }
 
@@ -79,7 +79,7 @@ pub(super) fn last_ack_reset(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
             who(c, dir),
             c.addr(dir.other())
         ),
-        json!({"by": dir.name(), "rst_frame": rst.at.frame, "with_ack": rst.ack.is_some()}),
+        evidence!({"by": dir.name(), "rst_frame": rst.at.frame, "with_ack": rst.ack.is_some()}),
     ));
 }
 
@@ -144,7 +144,7 @@ fn push_assassination(
             "a RST from {by} at exactly the expected sequence number reached {holder} {} into its TIME-WAIT and ended it early (RFC 1337 hazard)",
             secs(into)
         ),
-        json!({"rst_frame": at.frame, "holder": holder.to_string(), "time_wait_connection": old,
+        evidence!({"rst_frame": at.frame, "holder": holder.to_string(), "time_wait_connection": old,
                "into_time_wait_s": into as f64 / 1e9}),
     ));
 }
@@ -175,7 +175,7 @@ pub(super) fn prior_generation(c: &Connection, out: &mut Vec<Finding>) {
                     p.id,
                     if allowed { "allows" } else { "does not allow" }
                 ),
-                json!({"time_wait_connection": p.id, "holder": p.holder_addr.to_string(),
+                evidence!({"time_wait_connection": p.id, "holder": p.holder_addr.to_string(),
                        "outcome": p.outcome.map(|(o, _)| match o { ReuseOutcome::Accepted => "accepted", ReuseOutcome::Rejected => "rejected" }),
                        "rfc6191_allowed": allowed, "judged_by": how, "syn_frame": p.syn_at.frame,
                        "into_time_wait_s": into as f64 / 1e9, "syn_isn": p.syn_isn.0,
@@ -194,7 +194,7 @@ pub(super) fn prior_generation(c: &Connection, out: &mut Vec<Finding>) {
                 "a SYN with a new ISN opened {} → {} while connection {id} on the same 4-tuple was still open ({client} / {server})",
                 c.client, c.server
             ),
-            json!({"open_connection": id, "client_state": client.name(), "server_state": server.name()}),
+            evidence!({"open_connection": *id, "client_state": client.name(), "server_state": server.name()}),
         )),
         None => {}
     }
