@@ -49,18 +49,43 @@ struct Decoded<'a> {
     captured_all: bool,
 }
 
+impl<'a> Decoded<'a> {
+    #[inline]
+    fn new(seg: decode::Segment<'a>, captured_all: bool) -> Self {
+        let (key, side) = FlowKey::of_segment(&seg);
+        Decoded {
+            captured_all,
+            seg,
+            key,
+            side,
+            hash: crate::flow::hash_key(&key),
+        }
+    }
+}
+
 impl<'a> Prepared<'a> {
     /// Decodes a frame and finds its key and the key's hash.
     fn of(pkt: &RawPacket<'a>) -> Self {
         let decoded = decode::decode(pkt.linktype, pkt.data).map(|seg| {
-            let (key, side) = FlowKey::of_segment(&seg);
-            Decoded {
-                captured_all: seg.payload.len() as u64 >= u64::from(seg.payload_len),
-                seg,
-                key,
-                side,
-                hash: crate::flow::hash_key(&key),
-            }
+            let captured_all = seg.payload.len() as u64 >= u64::from(seg.payload_len);
+            Decoded::new(seg, captured_all)
+        });
+        Prepared {
+            ts: pkt.ts,
+            decoded,
+        }
+    }
+
+    /// [`Prepared::of`] without the payload bytes, which only
+    /// `--write-streams` needs (the payload's captured length is kept):
+    /// what the lookahead and the `--threads` workers hold. Built so
+    /// rather than by detaching [`Prepared::of`]'s, which copies the
+    /// decoded packet once more.
+    #[inline]
+    fn detached(pkt: &RawPacket<'_>) -> Prepared<'static> {
+        let decoded = decode::decode(pkt.linktype, pkt.data).map(|seg| {
+            let captured_all = seg.payload.len() as u64 >= u64::from(seg.payload_len);
+            Decoded::new(seg.detach(), captured_all)
         });
         Prepared {
             ts: pkt.ts,
@@ -71,21 +96,6 @@ impl<'a> Prepared<'a> {
     /// The key's hash, for a TCP segment.
     fn hash(&self) -> Option<crate::flow::KeyHash> {
         self.decoded.as_ref().ok().map(|d| d.hash)
-    }
-
-    /// The same packet without its payload bytes, which only
-    /// `--write-streams` needs; the payload's captured length is kept.
-    fn detach(self) -> Prepared<'static> {
-        Prepared {
-            ts: self.ts,
-            decoded: self.decoded.map(|d| Decoded {
-                seg: d.seg.detach(),
-                key: d.key,
-                side: d.side,
-                hash: d.hash,
-                captured_all: d.captured_all,
-            }),
-        }
     }
 }
 
@@ -541,6 +551,16 @@ impl<'s> Analyzer<'s> {
     /// memory in cache instead of waiting for it twice per packet.
     pub fn prepare<'a>(&self, pkt: &RawPacket<'a>) -> Prepared<'a> {
         let p = Prepared::of(pkt);
+        if let Some(h) = p.hash() {
+            self.table.prefetch_cell(h);
+        }
+        p
+    }
+
+    /// [`Analyzer::prepare`] without the payload bytes (the lookahead
+    /// keeps packets past the read buffer's turn).
+    fn prepare_detached(&self, pkt: &RawPacket<'_>) -> Prepared<'static> {
+        let p = Prepared::detached(pkt);
         if let Some(h) = p.hash() {
             self.table.prefetch_cell(h);
         }
@@ -1203,7 +1223,7 @@ fn run_sources_watching(
                         }
                     }
                     if lookahead {
-                        let p = analyzer.prepare(&pkt).detach();
+                        let p = analyzer.prepare_detached(&pkt);
                         ahead.push_back(p);
                         if let Some(q) = ahead.len().checked_sub(PREFETCH_AHEAD + 1) {
                             if let Some(p) = ahead.get(q) {

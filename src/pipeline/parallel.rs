@@ -412,7 +412,7 @@ fn read(
                         p.push(Input::Sweep { frame, now });
                     }
                 }
-                let p = Prepared::of(&pkt).detach();
+                let p = Prepared::detached(&pkt);
                 match &p.decoded {
                     Ok(d) => {
                         if let Some(q) = pending.get_mut(d.hash.shard(n)) {
