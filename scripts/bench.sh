@@ -37,14 +37,17 @@ best_of_3() {
     wall=$bw rss=$br
 }
 base1="" basen=""
-row() { # label packets → one table row; the first two rows set the bases
-    local pps r1 rn
+# 1234567 → 1,234,567 (whatever the locale)
+commas() { echo "$1" | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta'; }
+row() { # label packets [ratios] → one table row, from $wall and $rss
+    local pps r1="" rn=""
     pps=$(awk "BEGIN{printf \"%.2f M\", $2/$wall/1e6}")
-    if [ -z "$base1" ]; then base1=$wall; elif [ -z "$basen" ]; then basen=$wall; fi
-    r1=$(awk "BEGIN{printf \"%.1fx\", $wall/$base1}")
-    rn=$(awk "BEGIN{printf \"%.1fx\", $wall/${basen:-$base1}}")
-    printf "| %s | %s | %s | %s | %s MB | %s | %s |\n" "$1" "$(printf "%'d" "$2")" "$wall" "$pps" \
-        "$(awk "BEGIN{printf \"%.0f\", $rss/1024}")" "$r1" "$rn"
+    if [ "${3:-ratios}" = ratios ]; then
+        r1=$(awk "BEGIN{printf \"%.1fx\", $wall/$base1}")
+        rn=$(awk "BEGIN{printf \"%.1fx\", $wall/${basen:-$base1}}")
+    fi
+    printf "| %s | %s | %s | %s | %s MB | %s | %s |\n" "$1" "$(commas "$2")" "$wall" "$pps" \
+        "$(commas "$(awk "BEGIN{printf \"%.0f\", $rss/1024}")")" "$r1" "$rn"
 }
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $cores cores, $(uname -sr)"
@@ -57,11 +60,20 @@ for scale in 1 4; do
     packets=$(grep -o '[0-9]* packets' "$dir/synth.log" | cut -d' ' -f1)
     tag=""
     [ "$scale" = 1 ] || tag=", 4x longer"
+    # Both finscope runs first: every row's ratios need both times.
     best_of_3 "$bin" analyze --format jsonl --threads 1 "$f"
-    row "finscope \`--format jsonl -j 1\`$tag" "$packets"
+    wall1=$wall rss1=$rss
     if [ "$cores" -gt 1 ]; then
         best_of_3 "$bin" analyze --format jsonl --threads "$cores" "$f"
-        row "finscope \`--format jsonl -j $cores\`$tag" "$packets"
+    fi
+    walln=$wall rssn=$rss
+    ratios=ratios
+    if [ "$scale" = 1 ]; then base1=$wall1 basen=$walln; else ratios=none; fi
+    wall=$wall1 rss=$rss1
+    row "finscope \`--format jsonl -j 1\`$tag" "$packets" $ratios
+    if [ "$cores" -gt 1 ]; then
+        wall=$walln rss=$rssn
+        row "finscope \`--format jsonl -j $cores\`$tag" "$packets" $ratios
     fi
     if [ "$scale" = 1 ]; then
         if command -v tcpdump >/dev/null; then
