@@ -1,7 +1,7 @@
 //! Arbitrary frames through the decoder, for each link type it knows.
 #![no_main]
 
-use finscope::decode::{decode, Linktype};
+use finscope::decode::{decode, fast_path_agrees, Linktype};
 use libfuzzer_sys::fuzz_target;
 
 const LINKTYPES: [u32; 9] = [
@@ -25,4 +25,6 @@ fuzz_target!(|data: &[u8]| {
         // What a decoded segment promises.
         assert!(seg.payload.len() as u64 <= u64::from(seg.payload_len));
     }
+    // The IPv4 fast path decodes as etherparse's general path would.
+    assert!(fast_path_agrees(frame));
 });
