@@ -581,7 +581,7 @@ fn merge(
                         }
                         (_, Phase::Packet) => {
                             live = live.saturating_sub(1);
-                            leave(main, &mut b.relayed, at)?;
+                            leave(main, &b.relayed, at)?;
                         }
                         (end, _) => {
                             if let Some((judged_at, id)) = end_key(end, &b.relayed) {
@@ -593,9 +593,9 @@ fn merge(
             }
             group.sort_unstable_by_key(|g| (g.0, g.1));
             for (_, _, w, at) in group.drain(..) {
-                if let Some(b) = queues.get_mut(w).and_then(|q| q.front_mut()) {
+                if let Some(b) = queues.get(w).and_then(|q| q.front()) {
                     live = live.saturating_sub(1);
-                    leave(main, &mut b.relayed, at)?;
+                    leave(main, &b.relayed, at)?;
                 }
             }
         }
@@ -631,7 +631,7 @@ fn merge(
                 let at = b.next;
                 b.next += 1;
                 live = live.saturating_sub(1);
-                leave(main, &mut b.relayed, at)?;
+                leave(main, &b.relayed, at)?;
             }
             recycle(&mut queues, &spare);
             if safe == u64::MAX && queues.iter().all(VecDeque::is_empty) {
@@ -684,11 +684,11 @@ fn recycle(queues: &mut [VecDeque<Pending>], spare: &[mpsc::Sender<Relayed>]) {
 /// A connection leaves, at item `at` of a worker's batch: the host counts
 /// it held and its output (rendered by the worker, or the record made
 /// here).
-fn leave(main: &mut Analyzer<'_>, relayed: &mut Relayed, at: usize) -> io::Result<()> {
-    let Some(item) = relayed.items.get_mut(at) else {
+fn leave(main: &mut Analyzer<'_>, relayed: &Relayed, at: usize) -> io::Result<()> {
+    let Some(item) = relayed.items.get(at) else {
         return Ok(());
     };
-    match &mut item.what {
+    match &item.what {
         What::End { ended, conn } => match relayed.conns.get(*conn) {
             Some(c) => deliver(main, c, ended),
             None => Ok(()),
@@ -705,7 +705,7 @@ fn leave(main: &mut Analyzer<'_>, relayed: &mut Relayed, at: usize) -> io::Resul
 }
 
 /// Hands a connection a worker ended and judged to the sink.
-fn deliver(main: &mut Analyzer<'_>, conn: &Connection, ended: &mut Ended) -> io::Result<()> {
+fn deliver(main: &mut Analyzer<'_>, conn: &Connection, ended: &Ended) -> io::Result<()> {
     main.deliver(conn, ended.reason, &ended.verdict, &ended.found)
 }
 
