@@ -3,24 +3,14 @@
 //!
 //! On captures of many clients it holds a pile per client and is far
 //! larger than the cache, so a lookup waits for memory twice (the index,
-//! then the entry). It is built like the flow table (`flow/table.rs`) so
-//! that a caller who knows a key's hash early can have both fetched ahead
-//! of use ([`PileMap::prefetch_cell`], [`PileMap::prefetch_entry`]): open
-//! addressing with linear probing over 8-byte cells, load at most one
-//! half, backward-shift deletion (no tombstones), entries in a slab.
+//! then the entry). It is built like the flow table, on the same index
+//! (`flow/cells.rs`), so that a caller who knows a key's hash early can
+//! have both fetched ahead of use ([`PileMap::prefetch_cell`],
+//! [`PileMap::prefetch_entry`]); the entries are in a slab.
 
 use std::hash::Hash;
 
-const NIL: u32 = u32::MAX;
-
-/// A slot and its key's hash (compared before the key).
-#[derive(Clone, Copy)]
-struct Cell {
-    hash: u32,
-    slot: u32,
-}
-
-const EMPTY: Cell = Cell { hash: 0, slot: NIL };
+use crate::flow::cells::{prefetch, Cell, Cells, Likely};
 
 struct Entry<K, V> {
     hash: u32,
@@ -43,7 +33,7 @@ pub(super) fn pile_hash<K: Hash>(key: &K) -> u32 {
 }
 
 pub(super) struct PileMap<K, V> {
-    index: Vec<Cell>,
+    index: Cells,
     entries: Vec<Entry<K, V>>,
     free: Vec<u32>,
     len: usize,
@@ -58,7 +48,7 @@ impl<K, V> std::fmt::Debug for PileMap<K, V> {
 impl<K: Eq + Copy, V: Default> Default for PileMap<K, V> {
     fn default() -> Self {
         PileMap {
-            index: vec![EMPTY; 16],
+            index: Cells::new(16),
             entries: Vec::new(),
             free: Vec::new(),
             len: 0,
@@ -67,33 +57,17 @@ impl<K: Eq + Copy, V: Default> Default for PileMap<K, V> {
 }
 
 impl<K: Eq + Copy, V: Default> PileMap<K, V> {
-    fn mask(&self) -> usize {
-        self.index.len() - 1
-    }
-
     pub(super) fn len(&self) -> usize {
         self.len
     }
 
     /// The slot holding `key` (whose hash is `h`).
     pub(super) fn find(&self, h: u32, key: &K) -> Option<u32> {
-        let mask = self.mask();
-        let mut i = h as usize & mask;
-        loop {
-            let cell = *self.index.get(i)?;
-            if cell.slot == NIL {
-                return None;
-            }
-            if cell.hash == h
-                && self
-                    .entries
-                    .get(cell.slot as usize)
-                    .is_some_and(|e| e.key == *key && e.value.is_some())
-            {
-                return Some(cell.slot);
-            }
-            i = (i + 1) & mask;
-        }
+        self.index.find(h, |slot| {
+            self.entries
+                .get(slot as usize)
+                .is_some_and(|e| e.key == *key && e.value.is_some())
+        })
     }
 
     /// The value for `key`, added (as `V::default()`) when missing.
@@ -106,8 +80,8 @@ impl<K: Eq + Copy, V: Default> PileMap<K, V> {
     }
 
     fn insert(&mut self, h: u32, key: K) -> u32 {
-        if (self.len + 1) * 2 > self.index.len() {
-            self.grow();
+        if (self.len + 1) * 2 > self.index.capacity() {
+            self.index.grow();
         }
         let entry = Entry {
             hash: h,
@@ -126,35 +100,13 @@ impl<K: Eq + Copy, V: Default> PileMap<K, V> {
                 (self.entries.len() - 1) as u32
             }
         };
-        self.place(Cell { hash: h, slot });
+        self.index.place(Cell { hash: h, slot });
         self.len += 1;
         slot
     }
 
     pub(super) fn get_mut(&mut self, slot: u32) -> Option<&mut V> {
         self.entries.get_mut(slot as usize)?.value.as_mut()
-    }
-
-    fn place(&mut self, cell: Cell) {
-        let mask = self.mask();
-        let mut i = cell.hash as usize & mask;
-        while let Some(c) = self.index.get_mut(i) {
-            if c.slot == NIL {
-                *c = cell;
-                return;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    fn grow(&mut self) {
-        let doubled = vec![EMPTY; self.index.len() * 2];
-        let old = std::mem::replace(&mut self.index, doubled);
-        for cell in old {
-            if cell.slot != NIL {
-                self.place(cell);
-            }
-        }
     }
 
     /// Takes `slot` out: its cell leaves the index, and the cells after it
@@ -173,43 +125,7 @@ impl<K: Eq + Copy, V: Default> PileMap<K, V> {
         };
         self.free.push(slot);
         self.len -= 1;
-        let mask = self.mask();
-        let mut i = hash as usize & mask;
-        loop {
-            match self.index.get(i) {
-                Some(c) if c.slot == slot => break,
-                Some(c) if c.slot != NIL => i = (i + 1) & mask,
-                _ => return,
-            }
-        }
-        let mut hole = i;
-        let mut j = i;
-        loop {
-            j = (j + 1) & mask;
-            let Some(&cell) = self.index.get(j) else {
-                break;
-            };
-            if cell.slot == NIL {
-                break;
-            }
-            let home = cell.hash as usize & mask;
-            // The cell may move to the hole when its home is not in the
-            // cyclic range (hole, j].
-            let stays = if hole <= j {
-                hole < home && home <= j
-            } else {
-                hole < home || home <= j
-            };
-            if !stays {
-                if let Some(h) = self.index.get_mut(hole) {
-                    *h = cell;
-                }
-                hole = j;
-            }
-        }
-        if let Some(h) = self.index.get_mut(hole) {
-            *h = EMPTY;
-        }
+        self.index.remove(slot, hash);
     }
 
     /// Keeps the entries `keep` says to keep.
@@ -241,9 +157,7 @@ impl<K: Eq + Copy, V: Default> PileMap<K, V> {
 
     /// Asks the CPU to fetch the index cell a lookup of hash `h` starts at.
     pub(super) fn prefetch_cell(&self, h: u32) {
-        if let Some(c) = self.index.get(h as usize & self.mask()) {
-            prefetch(c as *const Cell as *const u8);
-        }
+        self.index.prefetch(h);
     }
 
     /// Asks the CPU to fetch the entry the first cell with hash `h` names,
@@ -251,41 +165,15 @@ impl<K: Eq + Copy, V: Default> PileMap<K, V> {
     /// pile: most are, where each client holds one TIME-WAIT). Reads the
     /// index: call it a while after [`PileMap::prefetch_cell`].
     pub(super) fn prefetch_entry(&self, h: u32) {
-        let mask = self.mask();
-        let mut i = h as usize & mask;
-        for _ in 0..4 {
-            match self.index.get(i) {
-                Some(c) if c.slot == NIL => {
-                    if let Some(e) = self.free.last().and_then(|&s| self.entries.get(s as usize)) {
-                        prefetch(e as *const Entry<K, V> as *const u8);
-                    }
-                    return;
-                }
-                Some(c) if c.hash == h => {
-                    if let Some(e) = self.entries.get(c.slot as usize) {
-                        prefetch(e as *const Entry<K, V> as *const u8);
-                    }
-                    return;
-                }
-                Some(_) => i = (i + 1) & mask,
-                None => return,
-            }
+        let slot = match self.index.likely(h) {
+            Likely::Slot(slot) => Some(slot),
+            Likely::Absent => self.free.last().copied(),
+            Likely::Unknown => None,
+        };
+        if let Some(e) = slot.and_then(|s| self.entries.get(s as usize)) {
+            prefetch(e as *const Entry<K, V> as *const u8);
         }
     }
-}
-
-/// A hint to the CPU to bring `p`'s cache line in; never faults.
-#[inline(always)]
-fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching never dereferences in the language's sense and
-    // never faults, even on an invalid address (Intel SDM, PREFETCHh).
-    #[allow(unused_unsafe)]
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Packets to connections: a direction-free key for the 4-tuple and a table
 //! that finds a packet's connection with one hash lookup.
 
+pub(crate) mod cells;
 mod table;
 
 use std::cmp::Ordering;

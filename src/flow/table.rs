@@ -7,12 +7,11 @@
 //! whoever sweeps the tail requeues connections used since they were
 //! linked. The table never scans itself.
 
+use super::cells::{prefetch_bytes, Cell, Cells, Likely, NIL};
 use super::FlowKey;
 
 /// Index of a connection's slot.
 pub type SlotId = u32;
-
-const NIL: u32 = u32::MAX;
 
 /// Slots per chunk of the slab. Chunks never move once allocated, so the
 /// slab grows without copying kilobyte-sized connections (or doubling its
@@ -55,16 +54,6 @@ struct Ends {
     tail: u32,
 }
 
-/// One index cell: a slot and its key's hash (compared before the key, so
-/// a probe touches only the slot it finds).
-#[derive(Clone, Copy)]
-struct Cell {
-    hash: u32,
-    slot: u32,
-}
-
-const EMPTY: Cell = Cell { hash: 0, slot: NIL };
-
 /// A key's hash, computed once per packet: it finds the key in the index
 /// and lets the pipeline prefetch the index cell and the slot ahead of use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +67,7 @@ pub struct KeyHash(pub u32);
 /// and one slot, two cache lines that [`FlowTable::prefetch_cell`] and
 /// [`FlowTable::prefetch_slot`] can bring in ahead of time.
 pub struct FlowTable<C> {
-    index: Vec<Cell>,
+    index: Cells,
     len: usize,
     chunks: Vec<Vec<Slot<C>>>,
     free: Vec<SlotId>,
@@ -93,17 +82,17 @@ impl<C> Default for FlowTable<C> {
 
 impl<C> FlowTable<C> {
     pub fn new() -> Self {
-        FlowTable::with_index(vec![EMPTY; 64])
+        FlowTable::with_index(Cells::new(64))
     }
 
     /// An empty table that allocates nothing, to stand in while the real
     /// one is borrowed elsewhere; using it finds nothing and inserts
     /// nowhere.
     pub fn placeholder() -> Self {
-        FlowTable::with_index(Vec::new())
+        FlowTable::with_index(Cells::new(0))
     }
 
-    fn with_index(index: Vec<Cell>) -> Self {
+    fn with_index(index: Cells) -> Self {
         FlowTable {
             index,
             len: 0,
@@ -170,10 +159,6 @@ impl KeyHash {
 }
 
 impl<C> FlowTable<C> {
-    fn mask(&self) -> usize {
-        self.index.len().saturating_sub(1)
-    }
-
     fn slot(&self, id: SlotId) -> Option<&Slot<C>> {
         self.chunks
             .get((id >> CHUNK_BITS) as usize)?
@@ -192,48 +177,21 @@ impl<C> FlowTable<C> {
 
     /// [`FlowTable::find`] with the key's hash already computed.
     pub fn find_hashed(&self, key: &FlowKey, h: KeyHash) -> Option<SlotId> {
-        let mask = self.mask();
-        let mut i = h.0 as usize & mask;
-        loop {
-            let cell = *self.index.get(i)?;
-            if cell.slot == NIL {
-                return None;
-            }
-            if cell.hash == h.0 && self.slot(cell.slot).is_some_and(|s| s.key == *key) {
-                return Some(cell.slot);
-            }
-            i = (i + 1) & mask;
-        }
+        self.index
+            .find(h.0, |slot| self.slot(slot).is_some_and(|s| s.key == *key))
     }
 
     /// Asks the CPU to fetch the index cell `h` starts probing at.
     pub fn prefetch_cell(&self, h: KeyHash) {
-        if let Some(cell) = self.index.get(h.0 as usize & self.mask()) {
-            prefetch(cell as *const Cell as *const u8);
-        }
+        self.index.prefetch(h.0);
     }
 
     /// Asks the CPU to fetch the slot the first cell with hash `h` points
     /// to (the likely match), up to `bytes` of it. Reads the index, so
     /// call it a while after [`FlowTable::prefetch_cell`].
     pub fn prefetch_slot(&self, h: KeyHash, bytes: usize) {
-        let mask = self.mask();
-        let mut i = h.0 as usize & mask;
-        // A few probes: the index is at most half full, so chains are short.
-        for _ in 0..4 {
-            let Some(cell) = self.index.get(i) else {
-                return;
-            };
-            if cell.slot == NIL {
-                return;
-            }
-            if cell.hash == h.0 {
-                if let Some(s) = self.slot(cell.slot) {
-                    prefetch_bytes(s, bytes);
-                }
-                return;
-            }
-            i = (i + 1) & mask;
+        if let Likely::Slot(id) = self.index.likely(h.0) {
+            self.prefetch_id(id, bytes);
         }
     }
 
@@ -286,8 +244,8 @@ impl<C> FlowTable<C> {
         stamp: i64,
         make: impl FnOnce() -> C,
     ) -> SlotId {
-        if (self.len + 1) * 2 > self.index.len() {
-            self.grow();
+        if (self.len + 1) * 2 > self.index.capacity() {
+            self.index.grow();
         }
         let id = match self.free.pop() {
             Some(id) => {
@@ -321,78 +279,13 @@ impl<C> FlowTable<C> {
                 ((n << CHUNK_BITS) + at) as SlotId
             }
         };
-        self.place(Cell {
+        self.index.place(Cell {
             hash: h.0,
             slot: id,
         });
         self.len += 1;
         self.link_head(id, list, stamp);
         id
-    }
-
-    /// Puts a cell in the first empty place from its home.
-    fn place(&mut self, cell: Cell) {
-        let mask = self.mask();
-        let mut i = cell.hash as usize & mask;
-        while let Some(c) = self.index.get_mut(i) {
-            if c.slot == NIL {
-                *c = cell;
-                return;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    fn grow(&mut self) {
-        let doubled = vec![EMPTY; self.index.len() * 2];
-        let old = std::mem::replace(&mut self.index, doubled);
-        for cell in old {
-            if cell.slot != NIL {
-                self.place(cell);
-            }
-        }
-    }
-
-    /// Takes a slot's cell out of the index, shifting back the cells after
-    /// it that probed past it (so lookups never need tombstones).
-    fn unindex(&mut self, id: SlotId, hash: u32) {
-        let mask = self.mask();
-        let mut i = hash as usize & mask;
-        loop {
-            match self.index.get(i) {
-                Some(c) if c.slot == id => break,
-                Some(c) if c.slot != NIL => i = (i + 1) & mask,
-                _ => return,
-            }
-        }
-        let mut hole = i;
-        let mut j = i;
-        loop {
-            j = (j + 1) & mask;
-            let Some(&cell) = self.index.get(j) else {
-                break;
-            };
-            if cell.slot == NIL {
-                break;
-            }
-            let home = cell.hash as usize & mask;
-            // The cell may move to the hole when its home is not in the
-            // cyclic range (hole, j].
-            let stays = if hole <= j {
-                hole < home && home <= j
-            } else {
-                hole < home || home <= j
-            };
-            if !stays {
-                if let Some(h) = self.index.get_mut(hole) {
-                    *h = cell;
-                }
-                hole = j;
-            }
-        }
-        if let Some(h) = self.index.get_mut(hole) {
-            *h = EMPTY;
-        }
     }
 
     /// Puts a connection on `list`: a no-op when it is there already (see
@@ -433,7 +326,7 @@ impl<C> FlowTable<C> {
         }
         let hash = s.hash;
         self.unlink(id);
-        self.unindex(id, hash);
+        self.index.remove(id, hash);
         self.len -= 1;
         self.free.push(id);
         let s = self.slot_mut(id)?;
@@ -503,32 +396,6 @@ impl<C> FlowTable<C> {
             None => self.lists[list as usize].tail = prev,
         }
     }
-}
-
-/// Prefetches the first `bytes` of `s`, a cache line at a time.
-fn prefetch_bytes<T>(s: &T, bytes: usize) {
-    let p = s as *const T as *const u8;
-    let n = bytes.min(std::mem::size_of::<T>());
-    let mut off = 0;
-    while off < n {
-        prefetch(p.wrapping_add(off));
-        off += 64;
-    }
-}
-
-/// A hint to the CPU to bring `p`'s cache line in; never faults, whatever
-/// `p` is.
-#[inline(always)]
-fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching never dereferences in the language's sense and
-    // never faults, even on an invalid address (Intel SDM, PREFETCHh).
-    #[allow(unused_unsafe)]
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 #[cfg(test)]
