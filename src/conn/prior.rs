@@ -22,16 +22,6 @@ pub enum Prior {
     },
 }
 
-impl Prior {
-    /// The earlier connection on the 4-tuple this names (by its id).
-    pub fn connection(&self) -> u64 {
-        match self {
-            Prior::TimeWait(p) => p.id,
-            Prior::OpenTuple { id, .. } => *id,
-        }
-    }
-}
-
 /// How a holder of TIME-WAIT answered a SYN reopening its 4-tuple.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReuseOutcome {

@@ -132,10 +132,6 @@ impl Evidence {
             .and_then(|i| self.0.get(i))
             .map(|(_, v)| v)
     }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Ev)> + '_ {
-        self.0.iter().map(|(k, v)| (*k, v))
-    }
 }
 
 impl Serialize for Evidence {

@@ -219,23 +219,12 @@ impl<C> FlowTable<C> {
     /// Adds a connection at the head of `list`, stamped `stamp`. The key
     /// must not be present.
     pub fn insert(&mut self, key: FlowKey, value: C, list: List, stamp: i64) -> SlotId {
-        self.insert_hashed(key, hash_key(&key), value, list, stamp)
+        self.insert_with(key, hash_key(&key), list, stamp, || value)
     }
 
-    /// [`FlowTable::insert`] with the key's hash already computed.
-    pub fn insert_hashed(
-        &mut self,
-        key: FlowKey,
-        h: KeyHash,
-        value: C,
-        list: List,
-        stamp: i64,
-    ) -> SlotId {
-        self.insert_with(key, h, list, stamp, || value)
-    }
-
-    /// [`FlowTable::insert_hashed`], making the value where it will live
-    /// (a kilobyte-sized connection is not built elsewhere and copied in).
+    /// [`FlowTable::insert`] with the key's hash already computed, the
+    /// value made by `make` once its slot is chosen (and the slot's old,
+    /// released value dropped there).
     pub fn insert_with(
         &mut self,
         key: FlowKey,
@@ -473,7 +462,7 @@ mod tests {
                 }
                 Some(_) => {}
                 None => {
-                    let id = t.insert_hashed(k, h, step, List::Open, i64::from(step));
+                    let id = t.insert_with(k, h, List::Open, i64::from(step), || step);
                     model.insert(x % 600, (id, h));
                 }
             }
