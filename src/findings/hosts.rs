@@ -183,6 +183,8 @@ pub struct HostTracker {
     retired: Vec<Peak>,
     /// The lowest peak in `retired` once it is full.
     lowest_kept: u64,
+    /// 2MSL: how long each TIME-WAIT counts (`--time-wait`), in ns.
+    window: i64,
     tw_threshold: u64,
     cw_threshold: u64,
     syn_threshold: u64,
@@ -193,6 +195,7 @@ pub struct HostTracker {
 impl HostTracker {
     pub fn new(th: &Thresholds) -> Self {
         HostTracker {
+            window: th.time_wait,
             tw_threshold: th.tw_accumulation,
             cw_threshold: th.cw_accumulation,
             syn_threshold: th.syn_flood,
@@ -226,14 +229,14 @@ impl HostTracker {
     }
 
     /// Retires the TIME-WAIT piles empty at `now` whose peak stayed below
-    /// the threshold, at most every quarter of a 2MSL `window` (so a
+    /// the threshold, at most every quarter of 2MSL (so a
     /// finished pile stays in memory up to a quarter longer than it runs;
     /// each sweep reads every pile).
-    fn sweep(&mut self, now: Timestamp, window: i64) {
+    fn sweep(&mut self, now: Timestamp) {
         if now < self.next_sweep {
             return;
         }
-        self.next_sweep = now.add_nanos((window / 4).max(1));
+        self.next_sweep = now.add_nanos((self.window / 4).max(1));
         let threshold = self.tw_threshold;
         let mut gone = std::mem::take(&mut self.gone);
         self.time_wait.retain(|&(host, toward), p| {
@@ -257,19 +260,19 @@ impl HostTracker {
 
     /// Brings the piles up to `now`, for the reports at the end: what has
     /// ended is retired.
-    pub fn settle(&mut self, now: Timestamp, window: i64) {
-        self.flush(window);
+    pub fn settle(&mut self, now: Timestamp) {
+        self.flush();
         self.next_sweep = Timestamp(i64::MIN);
-        self.sweep(now, window);
+        self.sweep(now);
     }
 
-    /// Takes one event. `window` is 2MSL.
+    /// Takes one event.
     ///
     /// Events are applied in the order taken, but eight events
     /// late: a TIME-WAIT's pile is then in cache when it is counted (its
     /// index cell is fetched when the event comes, its entry halfway).
     /// Whatever reads the counts applies the rest first.
-    pub fn record(&mut self, ev: HostEvent, window: i64) {
+    pub fn record(&mut self, ev: HostEvent) {
         let mut hashes = [None; 2];
         if let HostEvent::Changes {
             client,
@@ -300,19 +303,19 @@ impl HostTracker {
         }
         if self.pending.len() > EVENTS_AHEAD {
             if let Some((ev, hashes)) = self.pending.pop_front() {
-                self.apply_event(ev, hashes, window);
+                self.apply_event(ev, hashes);
             }
         }
     }
 
     /// Applies every event taken.
-    fn flush(&mut self, window: i64) {
+    fn flush(&mut self) {
         while let Some((ev, hashes)) = self.pending.pop_front() {
-            self.apply_event(ev, hashes, window);
+            self.apply_event(ev, hashes);
         }
     }
 
-    fn apply_event(&mut self, ev: HostEvent, hashes: [Option<u32>; 2], window: i64) {
+    fn apply_event(&mut self, ev: HostEvent, hashes: [Option<u32>; 2]) {
         match ev {
             HostEvent::HalfOpenIn { server, at } => self.half_open_in(server, at),
             HostEvent::HalfOpenOut { server } => self.half_open_out(server),
@@ -321,7 +324,7 @@ impl HostTracker {
                 server,
                 changes,
                 at,
-            } => self.apply(client, server, changes, hashes, at, window),
+            } => self.apply(client, server, changes, hashes, at),
             HostEvent::Left {
                 close_wait,
                 half_open,
@@ -345,7 +348,6 @@ impl HostTracker {
         changes: Changes,
         hashes: [Option<u32>; 2],
         at: Timestamp,
-        window: i64,
     ) {
         for (dir, hash) in [Dir::Client, Dir::Server].into_iter().zip(hashes) {
             let host = match dir {
@@ -357,7 +359,7 @@ impl HostTracker {
                 // ephemeral ports run out; a server holder is listed
                 // under its own address.
                 let hash = hash.unwrap_or_else(|| pile_hash(&(host, server)));
-                self.time_wait_began(host, server, hash, at, window);
+                self.time_wait_began(host, server, hash, at);
             }
             if changes.has(Changes::CLOSE_WAIT_IN, dir) {
                 self.close_wait_in(host, at);
@@ -368,16 +370,9 @@ impl HostTracker {
         }
     }
 
-    fn time_wait_began(
-        &mut self,
-        host: IpAddr,
-        toward: SocketAddr,
-        hash: u32,
-        at: Timestamp,
-        window: i64,
-    ) {
+    fn time_wait_began(&mut self, host: IpAddr, toward: SocketAddr, hash: u32, at: Timestamp) {
         let key = (host, toward);
-        self.sweep(at, window);
+        self.sweep(at);
         if self.time_wait.len() >= MAX_KEYS && self.time_wait.find(hash, &key).is_none() {
             self.untracked += 1;
             return;
@@ -386,7 +381,7 @@ impl HostTracker {
             return;
         };
         pile.ends.expire(at);
-        pile.ends.push(at.add_nanos(window));
+        pile.ends.push(at.add_nanos(self.window));
         pile.total += 1;
         let running = pile.ends.running();
         if running > pile.peak {
@@ -533,8 +528,8 @@ impl HostTracker {
 
     /// The hosts holding the most TIME-WAITs (toward one server) or
     /// CLOSE-WAITs right now, for the live view.
-    pub fn current(&mut self, now: Timestamp, window: i64, n: usize) -> Vec<CurrentPile> {
-        self.flush(window);
+    pub fn current(&mut self, now: Timestamp, n: usize) -> Vec<CurrentPile> {
+        self.flush();
         let mut out: Vec<CurrentPile> = self
             .time_wait
             .iter_mut()
@@ -652,15 +647,12 @@ mod tests {
             port: 40000,
         };
         let changes = Changes(Changes::TIME_WAIT);
-        h.record(
-            HostEvent::Changes {
-                client,
-                server,
-                changes,
-                at,
-            },
-            60_000_000_000,
-        );
+        h.record(HostEvent::Changes {
+            client,
+            server,
+            changes,
+            at,
+        });
     }
 
     #[test]
@@ -676,7 +668,7 @@ mod tests {
         for t in [0, 10, 20, 65, 70] {
             time_wait(&mut h, host, server, Timestamp(t * s));
         }
-        h.settle(Timestamp(70 * s), 60 * s);
+        h.settle(Timestamp(70 * s));
         let th = Thresholds {
             tw_accumulation: 4,
             ..Thresholds::default()
@@ -697,6 +689,39 @@ mod tests {
             Some(5)
         );
         assert_eq!(f[0].ts, Timestamp(20 * s));
+    }
+
+    /// Which retired peaks are kept depends on the peaks, not on the order
+    /// piles retire in (sweeps retire them in the map's order).
+    #[test]
+    fn retired_peaks_kept_do_not_depend_on_retirement_order() {
+        let peaks: Vec<Peak> = (0..60u32)
+            .map(|i| Peak {
+                host: IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)),
+                toward: None,
+                // Many ties, at the same and at different times.
+                peak: u64::from(i % 4 + 1),
+                at: Timestamp(i64::from(i % 3)),
+            })
+            .collect();
+        let kept = |order: &mut dyn Iterator<Item = &Peak>| {
+            let mut h = HostTracker::new(&Thresholds::default());
+            for p in order {
+                h.keep_peak(*p);
+            }
+            let mut v: Vec<(u64, Timestamp, IpAddr)> =
+                h.retired.iter().map(|r| (r.peak, r.at, r.host)).collect();
+            v.sort();
+            v
+        };
+        let forward = kept(&mut peaks.iter());
+        assert_eq!(forward.len(), KEEP_PEAKS);
+        assert_eq!(forward, kept(&mut peaks.iter().rev()));
+        // Every seventh, round and round (7 and 60 share no factor).
+        let mut strided = (0..peaks.len()).filter_map(|i| peaks.get(i * 7 % peaks.len()));
+        assert_eq!(forward, kept(&mut strided));
+        // The highest peaks, the earliest first among equals.
+        assert!(forward.iter().all(|&(peak, _, _)| peak >= 3));
     }
 
     #[test]

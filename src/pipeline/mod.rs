@@ -733,7 +733,7 @@ impl<'s> Analyzer<'s> {
     fn host(&mut self, ev: HostEvent) {
         match self.relay.as_mut() {
             Some(r) => r.push(self.clock.frame, Phase::Packet, What::Host(ev)),
-            None => self.hosts.record(ev, self.cfg.thresholds.time_wait),
+            None => self.hosts.record(ev),
         }
     }
 
@@ -1001,8 +1001,7 @@ impl<'s> Analyzer<'s> {
         verdict: &crate::conn::Verdict,
         found: &[Finding],
     ) -> io::Result<()> {
-        self.hosts
-            .record(HostEvent::left(conn), self.cfg.thresholds.time_wait);
+        self.hosts.record(HostEvent::left(conn));
         if let Some(x) = self.export.as_mut() {
             x.finish(conn)?;
         }
@@ -1041,9 +1040,7 @@ impl<'s> Analyzer<'s> {
         Snapshot {
             connections: self.table.len() as u64,
             states,
-            hosts: self
-                .hosts
-                .current(self.clock.now, self.cfg.thresholds.time_wait, hosts),
+            hosts: self.hosts.current(self.clock.now, hosts),
         }
     }
 
@@ -1088,8 +1085,7 @@ impl<'s> Analyzer<'s> {
         live: Option<crate::report::LiveSummary>,
     ) -> io::Result<Counters> {
         self.end_all()?;
-        self.hosts
-            .settle(self.clock.now, self.cfg.thresholds.time_wait);
+        self.hosts.settle(self.clock.now);
         let host_findings = self.hosts.findings(&self.cfg.thresholds, self.precision);
         for f in &host_findings {
             self.counters.count(f);

@@ -576,9 +576,7 @@ fn merge(
                             live += 1;
                             peak = peak.max(live);
                         }
-                        (What::Host(ev), _) => {
-                            main.hosts.record(*ev, main.cfg.thresholds.time_wait)
-                        }
+                        (What::Host(ev), _) => main.hosts.record(*ev),
                         (_, Phase::Packet) => {
                             live = live.saturating_sub(1);
                             leave(main, &b.relayed, at)?;
@@ -694,7 +692,7 @@ fn leave(main: &mut Analyzer<'_>, relayed: &Relayed, at: usize) -> io::Result<()
             None => Ok(()),
         },
         What::Rendered { left, bytes, .. } => {
-            main.hosts.record(*left, main.cfg.thresholds.time_wait);
+            main.hosts.record(*left);
             match relayed.out.get(bytes.clone()) {
                 Some(out) => main.sink.rendered(out),
                 None => Ok(()),
