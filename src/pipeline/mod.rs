@@ -66,14 +66,7 @@ impl<'a> Decoded<'a> {
 impl<'a> Prepared<'a> {
     /// Decodes a frame and finds its key and the key's hash.
     fn of(pkt: &RawPacket<'a>) -> Self {
-        let decoded = decode::decode(pkt.linktype, pkt.data).map(|seg| {
-            let captured_all = seg.payload.len() as u64 >= u64::from(seg.payload_len);
-            Decoded::new(seg, captured_all)
-        });
-        Prepared {
-            ts: pkt.ts,
-            decoded,
-        }
+        Prepared::decode(pkt, |seg| seg)
     }
 
     /// [`Prepared::of`] without the payload bytes, which only
@@ -83,9 +76,18 @@ impl<'a> Prepared<'a> {
     /// decoded packet once more.
     #[inline]
     fn detached(pkt: &RawPacket<'_>) -> Prepared<'static> {
+        Prepared::decode(pkt, decode::Segment::detach)
+    }
+
+    /// Decodes `pkt`, keeping of the segment what `keep` keeps.
+    #[inline]
+    fn decode<'p>(
+        pkt: &RawPacket<'p>,
+        keep: impl FnOnce(decode::Segment<'p>) -> decode::Segment<'a>,
+    ) -> Self {
         let decoded = decode::decode(pkt.linktype, pkt.data).map(|seg| {
             let captured_all = seg.payload.len() as u64 >= u64::from(seg.payload_len);
-            Decoded::new(seg.detach(), captured_all)
+            Decoded::new(keep(seg), captured_all)
         });
         Prepared {
             ts: pkt.ts,
@@ -327,6 +329,16 @@ impl Counters {
         self.evicted_idle += w.evicted_idle;
         self.evicted_reused += w.evicted_reused;
         self.evicted_cap += w.evicted_cap;
+    }
+
+    /// Counts a judged connection: its teardown and its findings.
+    fn judged(&mut self, verdict: &crate::conn::Verdict, found: &[Finding]) {
+        if let Some(n) = self.teardown.get_mut(verdict.teardown as usize) {
+            *n += 1;
+        }
+        for f in found {
+            self.count(f);
+        }
     }
 
     /// Counts a finding by kind and severity.
@@ -922,27 +934,14 @@ impl<'s> Analyzer<'s> {
         let Some(conn) = table.released(slot) else {
             return;
         };
-        let verdict = conn.verdict(reason);
-        self.scratch.clear();
-        findings::evaluate(
-            conn,
-            &verdict,
-            judged_at,
-            &self.cfg.thresholds,
-            &mut self.scratch,
-        );
+        let verdict = self.verdict_and_findings(conn, reason, judged_at);
         let (frame, phase, precision) = (self.clock.frame, self.phase, self.precision);
         if let Some(r) = self.relay.as_mut() {
             if let Some(render) = r.render {
                 // The sink takes rendered bytes: count and render here,
                 // where the connection is in cache, and leave it in its
                 // slot (the next connection there overwrites it).
-                if let Some(n) = self.counters.teardown.get_mut(verdict.teardown as usize) {
-                    *n += 1;
-                }
-                for f in &self.scratch {
-                    self.counters.count(f);
-                }
+                self.counters.judged(&verdict, &self.scratch);
                 let found = &self.scratch;
                 r.rendered(
                     frame,
@@ -983,13 +982,30 @@ impl<'s> Analyzer<'s> {
         reason: EndReason,
         judged_at: Timestamp,
     ) -> io::Result<()> {
-        let verdict = conn.verdict(reason);
-        let mut found = std::mem::take(&mut self.scratch);
-        found.clear();
-        findings::evaluate(conn, &verdict, judged_at, &self.cfg.thresholds, &mut found);
+        let verdict = self.verdict_and_findings(conn, reason, judged_at);
+        let found = std::mem::take(&mut self.scratch);
         let result = self.deliver(conn, reason, &verdict, &found);
         self.scratch = found;
         result
+    }
+
+    /// A connection's verdict, and its findings in `self.scratch`.
+    fn verdict_and_findings(
+        &mut self,
+        conn: &Connection,
+        reason: EndReason,
+        judged_at: Timestamp,
+    ) -> crate::conn::Verdict {
+        let verdict = conn.verdict(reason);
+        self.scratch.clear();
+        findings::evaluate(
+            conn,
+            &verdict,
+            judged_at,
+            &self.cfg.thresholds,
+            &mut self.scratch,
+        );
+        verdict
     }
 
     /// A judged connection leaves: the host counts it held, its streams,
@@ -1005,12 +1021,7 @@ impl<'s> Analyzer<'s> {
         if let Some(x) = self.export.as_mut() {
             x.finish(conn)?;
         }
-        if let Some(n) = self.counters.teardown.get_mut(verdict.teardown as usize) {
-            *n += 1;
-        }
-        for f in found {
-            self.counters.count(f);
-        }
+        self.counters.judged(verdict, found);
         let record = ConnRecord::new(conn, verdict, reason, self.precision, found);
         self.sink.connection(&record, found)
     }
