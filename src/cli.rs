@@ -67,6 +67,14 @@ pub struct InputArgs {
     pub threads: Option<u16>,
 }
 
+impl InputArgs {
+    /// `--threads`, or the machine's cores when it is not given.
+    pub fn threads(&self) -> usize {
+        self.threads
+            .map_or_else(crate::pipeline::default_threads, usize::from)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
     #[command(flatten)]

@@ -50,11 +50,8 @@ impl Config {
                 thresholds,
                 max_connections,
                 count: a.input.count,
+                threads: a.input.threads(),
                 filter: a.input.filter,
-                threads: a
-                    .input
-                    .threads
-                    .map_or_else(crate::pipeline::default_threads, usize::from),
                 write_streams: match a.write_streams {
                     Some(dir) => Some(StreamExport {
                         dir,
@@ -331,11 +328,8 @@ impl CheckConfig {
                 thresholds,
                 max_connections,
                 count: a.input.count,
+                threads: a.input.threads(),
                 filter: a.input.filter,
-                threads: a
-                    .input
-                    .threads
-                    .map_or_else(crate::pipeline::default_threads, usize::from),
                 write_streams: None,
             },
             policy: Policy {

@@ -72,10 +72,32 @@ fn all_testdata_merged_reads_the_same_on_any_number_of_threads() {
     let files = captures(&common::testdata(""));
     assert!(files.len() > 20);
     assert_same(&files, &["--time-wait", "2s", "--idle-timeout", "5s"]);
-    // The table (with host rows) too.
+    // The table (with host rows) too, and -q (the workers render nothing).
     let one = output(&files, "table", "1", &["--all", "--connections"]);
     let two = output(&files, "table", "2", &["--all", "--connections"]);
     assert_eq!(String::from_utf8_lossy(&one), String::from_utf8_lossy(&two));
+    let one = output(&files, "jsonl", "1", &["-q"]);
+    assert_eq!(
+        String::from_utf8_lossy(&one).lines().count(),
+        1,
+        "the summary"
+    );
+    assert_eq!(one, output(&files, "jsonl", "2", &["-q"]));
+    // `check` takes its records through the merge (it sums them).
+    let check = |threads: &str| {
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        let mut args = vec!["check", "--format", "json", "--threads", threads];
+        args.extend(names.iter().map(String::as_str));
+        let out = common::run(&args);
+        assert!(out.status.code().is_some_and(|c| c <= 1), "{args:?}");
+        out.stdout
+    };
+    let one = check("1");
+    assert!(one.len() > 1000);
+    assert_eq!(
+        String::from_utf8_lossy(&one),
+        String::from_utf8_lossy(&check("3"))
+    );
 }
 
 #[test]

@@ -11,8 +11,7 @@
 //! is the number of its first frame, which the worker knows. The calling
 //! thread merges the workers' relays in that order and does the rest
 //! exactly as the single-threaded loop would: host aggregates, counters,
-//! output. The
-//! output is the same, byte for byte, as with one thread
+//! output. The output is the same, byte for byte, as with one thread
 //! (`tests/threads.rs`).
 //!
 //! Why this order is the single-threaded one: every worker sweeps at the

@@ -13,6 +13,8 @@ client_retransmitted_bytes,server_retransmitted_bytes,missed_bytes,findings";
 pub struct CsvSink<W: Write> {
     out: W,
     header_done: bool,
+    /// One row, rendered before it is written (kept for its capacity).
+    row: Vec<u8>,
 }
 
 impl<W: Write> CsvSink<W> {
@@ -20,6 +22,7 @@ impl<W: Write> CsvSink<W> {
         CsvSink {
             out,
             header_done: false,
+            row: Vec::with_capacity(256),
         }
     }
 }
@@ -88,9 +91,9 @@ impl<W: Write> CsvSink<W> {
 impl<W: Write> Sink for CsvSink<W> {
     fn connection(&mut self, r: &ConnRecord<'_>, _findings: &[Finding]) -> io::Result<()> {
         self.header()?;
-        let mut row = Vec::with_capacity(256);
-        render_row(r, &mut row);
-        self.out.write_all(&row)
+        self.row.clear();
+        render_row(r, &mut self.row);
+        self.out.write_all(&self.row)
     }
 
     fn renderer(&self) -> Option<Renderer> {

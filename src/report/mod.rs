@@ -47,7 +47,7 @@ pub trait Sink {
     /// connections, as [`Sink::connection`] would have written them.
     fn rendered(&mut self, _bytes: &[u8]) -> io::Result<()> {
         Err(io::Error::other(
-            "this output format does not take pre-rendered records (a bug)",
+            "this output format cannot take records rendered by --threads workers (a bug in finscope: please report it; --threads 1 avoids it)",
         ))
     }
 }
