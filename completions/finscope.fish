@@ -37,7 +37,7 @@ complete -c finscope -n "__fish_finscope_needs_command" -f -a "help" -d 'Print t
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -s r -l read -d 'Read this capture file (tcpdump\'s -r); may be repeated' -r
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -s f -l filter -d 'Only analyze packets matching this pcap-filter expression (needs the `live` feature, built with libpcap)' -r
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -s c -l count -d 'Stop after reading COUNT packets' -r
-complete -c finscope -n "__fish_finscope_using_subcommand analyze" -s j -l threads -d 'Worker threads that share the connections out by flow hash (default: the machine\'s cores; 1: one thread does everything). The output is the same, byte for byte, whatever N is. -f, --write-streams and an explicit --max-connections (one table\'s exact eviction order) run on one thread' -r
+complete -c finscope -n "__fish_finscope_using_subcommand analyze" -s j -l threads -d 'Worker threads that share the connections out by flow hash (default: the machine\'s cores; 1: one thread does everything). The output is the same, byte for byte, whatever N is, while each worker stays under its share of the default --max-connections (N workers hold 1,000,000/N each). -f, --write-streams and an explicit --max-connections (one table\'s exact eviction order) run on one thread' -r
 complete -c finscope -n "__fish_finscope_using_subcommand analyze" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'A readable report: summary, findings, servers'
 json\t'One finscope/1 JSON document'
 jsonl\t'finscope/1 records, one per line, streamed'
@@ -67,7 +67,7 @@ complete -c finscope -n "__fish_finscope_using_subcommand analyze" -s V -l versi
 complete -c finscope -n "__fish_finscope_using_subcommand check" -s r -l read -d 'Read this capture file (tcpdump\'s -r); may be repeated' -r
 complete -c finscope -n "__fish_finscope_using_subcommand check" -s f -l filter -d 'Only analyze packets matching this pcap-filter expression (needs the `live` feature, built with libpcap)' -r
 complete -c finscope -n "__fish_finscope_using_subcommand check" -s c -l count -d 'Stop after reading COUNT packets' -r
-complete -c finscope -n "__fish_finscope_using_subcommand check" -s j -l threads -d 'Worker threads that share the connections out by flow hash (default: the machine\'s cores; 1: one thread does everything). The output is the same, byte for byte, whatever N is. -f, --write-streams and an explicit --max-connections (one table\'s exact eviction order) run on one thread' -r
+complete -c finscope -n "__fish_finscope_using_subcommand check" -s j -l threads -d 'Worker threads that share the connections out by flow hash (default: the machine\'s cores; 1: one thread does everything). The output is the same, byte for byte, whatever N is, while each worker stays under its share of the default --max-connections (N workers hold 1,000,000/N each). -f, --write-streams and an explicit --max-connections (one table\'s exact eviction order) run on one thread' -r
 complete -c finscope -n "__fish_finscope_using_subcommand check" -l policy -d 'A policy file (TOML) with the settings below, thresholds and exceptions; flags override it' -r
 complete -c finscope -n "__fish_finscope_using_subcommand check" -l fail-on -d 'Fail on findings of this severity or worse [default: warning]' -r -f -a "info\t''
 warning\t''

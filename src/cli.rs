@@ -62,7 +62,7 @@ pub struct InputArgs {
     #[arg(short = 'c', long = "count", value_name = "COUNT")]
     pub count: Option<u64>,
 
-    /// Worker threads that share the connections out by flow hash (default: the machine's cores; 1: one thread does everything). The output is the same, byte for byte, whatever N is. -f, --write-streams and an explicit --max-connections (one table's exact eviction order) run on one thread.
+    /// Worker threads that share the connections out by flow hash (default: the machine's cores; 1: one thread does everything). The output is the same, byte for byte, whatever N is, while each worker stays under its share of the default --max-connections (N workers hold 1,000,000/N each). -f, --write-streams and an explicit --max-connections (one table's exact eviction order) run on one thread.
     #[arg(short = 'j', long = "threads", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
 }
