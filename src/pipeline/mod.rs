@@ -128,8 +128,9 @@ pub struct AnalysisConfig {
     /// `--threads`: workers that share the connections out by flow hash
     /// (1: the single-threaded loop). [`run`] uses them unless `-f`,
     /// `--write-streams` or a `--max-connections` other than the default
-    /// is given; the output is the same either way. `show` and `live`
-    /// always run on one thread.
+    /// is given; the output is the same either way while each worker
+    /// stays under its share of the cap. `show` and `live` always run on
+    /// one thread.
     pub threads: usize,
 }
 
