@@ -44,6 +44,12 @@ impl Timestamp {
     }
 }
 
+thread_local! {
+    /// The day [`Rfc3339::render`] last rendered, and its `YYYY-MM-DD`.
+    static LAST_DAY: std::cell::Cell<(i64, [u8; 10])> =
+        const { std::cell::Cell::new((i64::MIN, [0; 10])) };
+}
+
 /// Display adapter returned by [`Timestamp::rfc3339`].
 pub struct Rfc3339 {
     ts: Timestamp,
@@ -56,22 +62,37 @@ impl Rfc3339 {
     fn render(&self) -> Option<([u8; 30], usize)> {
         let secs = self.ts.0.div_euclid(1_000_000_000);
         let nanos = self.ts.0.rem_euclid(1_000_000_000) as u64;
-        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-        if !(0..=9999).contains(&y) {
-            return None;
-        }
-        let sod = secs.rem_euclid(86_400) as u64;
+        let day = secs.div_euclid(86_400);
         // Digits go into a stack buffer, written out at once: this runs for
         // every record, and `write!` with padding is slow.
         let mut buf = *b"0000-00-00T00:00:00.000000000Z";
-        let two = |buf: &mut [u8; 30], at: usize, v: u64| {
-            buf[at] = b'0' + (v / 10) as u8;
-            buf[at + 1] = b'0' + (v % 10) as u8;
+        // Two digits at `at` (every `at` here is a constant in range).
+        let two = |buf: &mut [u8], at: usize, v: u64| {
+            if let Some([hi, lo]) = buf.get_mut(at..at + 2) {
+                *hi = b'0' + (v / 10) as u8;
+                *lo = b'0' + (v % 10) as u8;
+            }
         };
-        two(&mut buf, 0, y as u64 / 100);
-        two(&mut buf, 2, y as u64 % 100);
-        two(&mut buf, 5, u64::from(m));
-        two(&mut buf, 8, u64::from(d));
+        // Records come in capture order, so nearly every timestamp falls on
+        // the day before it: keep that day's `YYYY-MM-DD`.
+        let date = match LAST_DAY.get() {
+            (d, date) if d == day => date,
+            _ => {
+                let (y, m, d) = civil_from_days(day);
+                if !(0..=9999).contains(&y) {
+                    return None;
+                }
+                let mut date = *b"0000-00-00";
+                two(&mut date, 0, y as u64 / 100);
+                two(&mut date, 2, y as u64 % 100);
+                two(&mut date, 5, u64::from(m));
+                two(&mut date, 8, u64::from(d));
+                LAST_DAY.set((day, date));
+                date
+            }
+        };
+        buf[..10].copy_from_slice(&date);
+        let sod = secs.rem_euclid(86_400) as u64;
         two(&mut buf, 11, sod / 3600);
         two(&mut buf, 14, (sod / 60) % 60);
         two(&mut buf, 17, sod % 60);
@@ -79,9 +100,15 @@ impl Rfc3339 {
             Precision::Micro => (nanos / 1000, 6),
             Precision::Nano => (nanos, 9),
         };
-        for i in (20..20 + digits).rev() {
-            buf[i] = b'0' + (frac % 10) as u8;
-            frac /= 10;
+        // Two digits at a time from the right; nanoseconds have one more.
+        let mut at = 20 + digits;
+        while at >= 22 {
+            at -= 2;
+            two(&mut buf, at, frac % 100);
+            frac /= 100;
+        }
+        if at > 20 {
+            buf[20] = b'0' + frac as u8;
         }
         buf[20 + digits] = b'Z';
         Some((buf, 21 + digits))
@@ -193,6 +220,45 @@ mod tests {
             Timestamp(-1_000).rfc3339(Precision::Nano).to_string(),
             "1969-12-31T23:59:59.999999000Z"
         );
+    }
+
+    /// The digits and the remembered day agree with plain `format!` on
+    /// timestamps that stay on one day, change day and jump back.
+    #[test]
+    fn rendering_matches_format_across_days() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut ts: i64 = 1_700_000_000_000_000_000;
+        for i in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ts = match i % 5 {
+                // Within the day, across midnight, back a day, anywhere.
+                0 | 1 => ts + (x % 3_000_000_000) as i64,
+                2 => ts + (x % 200_000_000_000_000) as i64,
+                3 => ts - 86_400_000_000_000,
+                _ => (x >> 1) as i64 - i64::MAX / 2,
+            };
+            let secs = ts.div_euclid(1_000_000_000);
+            let nanos = ts.rem_euclid(1_000_000_000);
+            let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+            let sod = secs.rem_euclid(86_400);
+            let hms = format!("{:02}:{:02}:{:02}", sod / 3600, (sod / 60) % 60, sod % 60);
+            let t = Timestamp(ts);
+            assert_eq!(
+                t.rfc3339(Precision::Nano).to_string(),
+                format!("{y:04}-{m:02}-{d:02}T{hms}.{nanos:09}Z"),
+                "{ts}"
+            );
+            let mut out = Vec::new();
+            t.rfc3339(Precision::Micro).write_to(&mut out);
+            let micros = nanos / 1000;
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                format!("{y:04}-{m:02}-{d:02}T{hms}.{micros:06}Z"),
+                "{ts}"
+            );
+        }
     }
 
     #[test]
