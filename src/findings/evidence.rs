@@ -125,6 +125,11 @@ impl Evidence {
         Evidence(entries)
     }
 
+    /// The entries, sorted by name.
+    pub fn entries(&self) -> &[(&'static str, Ev)] {
+        &self.0
+    }
+
     pub fn get(&self, key: &str) -> Option<&Ev> {
         self.0
             .binary_search_by_key(&key, |&(k, _)| k)

@@ -16,9 +16,12 @@ fn write_findings(
     findings: &[Finding],
     precision: crate::capture::Precision,
 ) -> io::Result<()> {
+    let mut line = Vec::with_capacity(512);
     for f in findings {
-        serde_json::to_writer(&mut *out, &FindingRecord::new(f, precision)).map_err(to_io)?;
-        out.write_all(b"\n")?;
+        line.clear();
+        FindingRecord::new(f, precision).write_json(&mut line);
+        line.push(b'\n');
+        out.write_all(&line)?;
     }
     Ok(())
 }
@@ -27,9 +30,10 @@ fn write_findings(
 pub(super) fn render_jsonl(record: &ConnRecord<'_>, findings: &[Finding], out: &mut Vec<u8>) {
     record.write_json(out);
     out.push(b'\n');
-    // Writing to a Vec cannot fail, nor can serializing a finding (its
-    // fields are names, numbers and text).
-    let _ = write_findings(out, findings, record.precision);
+    for f in findings {
+        FindingRecord::new(f, record.precision).write_json(out);
+        out.push(b'\n');
+    }
 }
 
 /// JSON Lines: each connection as it finishes, its findings after it, the
@@ -122,10 +126,9 @@ impl<W: Write> Sink for JsonSink<W> {
         record.write_json(&mut bytes);
         self.connections.push((record.id, bytes));
         for f in findings {
-            self.findings.push((
-                record.id,
-                serde_json::to_vec(&FindingRecord::new(f, record.precision)).map_err(to_io)?,
-            ));
+            let mut bytes = Vec::with_capacity(512);
+            FindingRecord::new(f, record.precision).write_json(&mut bytes);
+            self.findings.push((record.id, bytes));
         }
         Ok(())
     }
@@ -140,10 +143,9 @@ impl<W: Write> Sink for JsonSink<W> {
         }
         for f in findings {
             // Host findings follow the connections' findings.
-            self.findings.push((
-                u64::MAX,
-                serde_json::to_vec(&FindingRecord::new(f, precision)).map_err(to_io)?,
-            ));
+            let mut bytes = Vec::with_capacity(512);
+            FindingRecord::new(f, precision).write_json(&mut bytes);
+            self.findings.push((u64::MAX, bytes));
         }
         Ok(())
     }
