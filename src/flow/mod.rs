@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::net::IpAddr;
 
-pub use table::{hash_key, FlowTable, KeyHash, List, SlotId};
+pub use table::{hash_key, hash_v4, FlowTable, KeyHash, List, SlotId};
 
 /// One end of a TCP connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -172,6 +172,36 @@ impl FlowKey {
         )
     }
 
+    /// [`FlowKey::of_segment`] and the key's [`hash_key`], together: for
+    /// IPv4 (nearly every packet) from the header's fields as decoded,
+    /// without reading back the key just built (this runs for every
+    /// packet, and the copies in between showed in profiles).
+    #[inline]
+    pub fn of_segment_hashed(seg: &crate::decode::Segment<'_>) -> (FlowKey, KeySide, KeyHash) {
+        let (IpAddr::V4(a), IpAddr::V4(b)) = (seg.src, seg.dst) else {
+            let (key, side) = FlowKey::of_segment(seg);
+            return (key, side, hash_key(&key));
+        };
+        let (a, b) = (u32::from(a), u32::from(b));
+        // As `FlowKey::of` orders them: address, then port.
+        let src_first = (u64::from(a) << 16 | u64::from(seg.sport))
+            <= (u64::from(b) << 16 | u64::from(seg.dport));
+        let ((lo, lo_port), (hi, hi_port), side) = if src_first {
+            ((a, seg.sport), (b, seg.dport), KeySide::Lo)
+        } else {
+            ((b, seg.dport), (a, seg.sport), KeySide::Hi)
+        };
+        let v4 = |ip: u32, port| SocketAddr {
+            ip: IpAddr::V4(ip.into()),
+            port,
+        };
+        let key = FlowKey {
+            lo: v4(lo, lo_port),
+            hi: v4(hi, hi_port),
+        };
+        (key, side, hash_v4(lo, lo_port, hi, hi_port))
+    }
+
     pub fn endpoint(&self, side: KeySide) -> SocketAddr {
         match side {
             KeySide::Lo => self.lo,
@@ -302,6 +332,48 @@ mod tests {
             let (lo, hi) = if s > d { (d, s) } else { (s, d) };
             assert_eq!((key.lo, key.hi), (lo, hi));
             assert_eq!(side == KeySide::Hi, s > d);
+            // The per-packet path gives the same key, side and hash.
+            let seg = crate::decode::Segment {
+                src: s.ip,
+                dst: d.ip,
+                sport: s.port,
+                dport: d.port,
+                seq: 0,
+                ack: 0,
+                flags: Default::default(),
+                window: 0,
+                payload_len: 0,
+                payload: &[],
+                options: Default::default(),
+                ttl: 64,
+                ip_id: None,
+            };
+            assert_eq!(
+                FlowKey::of_segment_hashed(&seg),
+                (key, side, hash_key(&key))
+            );
         }
+        let v6 = crate::decode::Segment {
+            src: "2001:db8::2".parse().unwrap(),
+            dst: "2001:db8::1".parse().unwrap(),
+            ..crate::decode::Segment {
+                src: IpAddr::V4(0.into()),
+                dst: IpAddr::V4(0.into()),
+                sport: 443,
+                dport: 5000,
+                seq: 0,
+                ack: 0,
+                flags: Default::default(),
+                window: 0,
+                payload_len: 0,
+                payload: &[],
+                options: Default::default(),
+                ttl: 64,
+                ip_id: None,
+            }
+        };
+        let (key, side) = FlowKey::of_segment(&v6);
+        assert_eq!(side, KeySide::Hi);
+        assert_eq!(FlowKey::of_segment_hashed(&v6), (key, side, hash_key(&key)));
     }
 }

@@ -130,15 +130,25 @@ const HASHER: ahash::RandomState = ahash::RandomState::with_seeds(
 /// then the ports, each by a folded multiply (as ahash folds): the
 /// derived `Hash` would feed each enum's tag and bytes through separately.
 pub fn hash_key(key: &FlowKey) -> KeyHash {
-    let h = match (key.lo.ip, key.hi.ip) {
+    match (key.lo.ip, key.hi.ip) {
         (std::net::IpAddr::V4(a), std::net::IpAddr::V4(b)) => {
-            let ips = (u64::from(u32::from(a)) << 32) | u64::from(u32::from(b));
-            let ports = (u64::from(key.lo.port) << 16) | u64::from(key.hi.port);
-            let h = folded_multiply(ips ^ 0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344);
-            folded_multiply(h ^ ports, 0xa409_3822_299f_31d0)
+            hash_v4(u32::from(a), key.lo.port, u32::from(b), key.hi.port)
         }
-        _ => HASHER.hash_one(key),
-    };
+        _ => fold(HASHER.hash_one(key)),
+    }
+}
+
+/// [`hash_key`] of the IPv4 key whose `lo` is `lo_ip:lo_port` and whose
+/// `hi` is `hi_ip:hi_port`.
+#[inline]
+pub fn hash_v4(lo_ip: u32, lo_port: u16, hi_ip: u32, hi_port: u16) -> KeyHash {
+    let ips = (u64::from(lo_ip) << 32) | u64::from(hi_ip);
+    let ports = (u64::from(lo_port) << 16) | u64::from(hi_port);
+    let h = folded_multiply(ips ^ 0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344);
+    fold(folded_multiply(h ^ ports, 0xa409_3822_299f_31d0))
+}
+
+fn fold(h: u64) -> KeyHash {
     KeyHash((h ^ (h >> 32)) as u32)
 }
 

@@ -52,13 +52,13 @@ struct Decoded<'a> {
 impl<'a> Decoded<'a> {
     #[inline]
     fn new(seg: decode::Segment<'a>, captured_all: bool) -> Self {
-        let (key, side) = FlowKey::of_segment(&seg);
+        let (key, side, hash) = FlowKey::of_segment_hashed(&seg);
         Decoded {
             captured_all,
             seg,
             key,
             side,
-            hash: crate::flow::hash_key(&key),
+            hash,
         }
     }
 }
