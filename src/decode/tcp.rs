@@ -115,7 +115,23 @@ fn be16(b: &[u8], at: usize) -> Option<u16> {
 }
 
 /// Parses TCP options; a malformed option ends the walk, keeping what parsed.
-pub fn parse_options(mut opts: &[u8]) -> TcpOptions {
+pub fn parse_options(opts: &[u8]) -> TcpOptions {
+    let mut out = TcpOptions::default();
+    // What Linux puts on every segment after the handshake: NOP, NOP,
+    // timestamps (RFC 7323 Appendix A's layout). The walk below gives the
+    // same; this skips it.
+    if let [1, 1, 8, 10, v0, v1, v2, v3, e0, e1, e2, e3] = *opts {
+        out.timestamps = Some((
+            u32::from_be_bytes([v0, v1, v2, v3]),
+            u32::from_be_bytes([e0, e1, e2, e3]),
+        ));
+        return out;
+    }
+    walk_options(opts)
+}
+
+/// The general option walk behind [`parse_options`].
+fn walk_options(mut opts: &[u8]) -> TcpOptions {
     let mut out = TcpOptions::default();
     while let Some(&kind) = opts.first() {
         match kind {
@@ -155,14 +171,19 @@ pub(super) fn parse(
     ttl: u8,
     ip_id: Option<u16>,
 ) -> Result<Segment<'_>, Skip> {
-    let truncated = Skip::Truncated(Layer::Tcp);
-    let sport = be16(tcp, 0).ok_or(truncated)?;
-    let dport = be16(tcp, 2).ok_or(truncated)?;
-    let seq = be32(tcp, 4).ok_or(truncated)?;
-    let ack = be32(tcp, 8).ok_or(truncated)?;
-    let offset_byte = *tcp.get(12).ok_or(truncated)?;
-    let flags = TcpFlags(*tcp.get(13).ok_or(truncated)?);
-    let window = be16(tcp, 14).ok_or(truncated)?;
+    // The fixed header's fields (the first 16 bytes); a header cut short
+    // after them (by the snapshot length) still gives its segment.
+    let fixed: &[u8; 16] = tcp
+        .get(..16)
+        .and_then(|h| h.try_into().ok())
+        .ok_or(Skip::Truncated(Layer::Tcp))?;
+    let [p0, p1, p2, p3, s0, s1, s2, s3, a0, a1, a2, a3, offset_byte, flag_bits, w0, w1] = *fixed;
+    let sport = u16::from_be_bytes([p0, p1]);
+    let dport = u16::from_be_bytes([p2, p3]);
+    let seq = u32::from_be_bytes([s0, s1, s2, s3]);
+    let ack = u32::from_be_bytes([a0, a1, a2, a3]);
+    let flags = TcpFlags(flag_bits);
+    let window = u16::from_be_bytes([w0, w1]);
     let header_len = usize::from(offset_byte >> 4) * 4;
     if header_len < 20 || header_len > segment_len.max(tcp.len()) {
         return Err(Skip::Malformed(Layer::Tcp));
@@ -186,4 +207,25 @@ pub(super) fn parse(
         ttl,
         ip_id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shortcut for NOP, NOP, timestamps gives what the walk gives, on
+    /// that layout and on every one-byte change of it.
+    #[test]
+    fn timestamp_shortcut_matches_the_walk() {
+        let base = [1u8, 1, 8, 10, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 7];
+        assert_eq!(parse_options(&base).timestamps, Some((0xdead_beef, 7)));
+        for at in 0..base.len() {
+            for b in 0..=255u8 {
+                let mut o = base;
+                o[at] = b;
+                assert_eq!(parse_options(&o), walk_options(&o), "{o:?}");
+                assert_eq!(parse_options(&o[..11]), walk_options(&o[..11]));
+            }
+        }
+    }
 }
