@@ -612,12 +612,19 @@ impl HostTracker {
         }
         let mut rows: Vec<(IpAddr, Raw)> =
             raw.into_iter().filter(|(_, r)| r.tw + r.cw > 0).collect();
-        rows.sort_by(|a, b| {
+        // Highest peak first, then by address: a total order (each host
+        // once), so picking the first `n` and sorting only them gives what
+        // sorting every host would. A capture can hold a million clients.
+        let order = |a: &(IpAddr, Raw), b: &(IpAddr, Raw)| {
             (b.1.tw.max(b.1.cw))
                 .cmp(&a.1.tw.max(a.1.cw))
                 .then(a.0.cmp(&b.0))
-        });
+        };
+        if rows.len() > n && n > 0 {
+            rows.select_nth_unstable_by(n - 1, order);
+        }
         rows.truncate(n);
+        rows.sort_by(order);
         rows.into_iter()
             .map(|(host, r)| HostRow {
                 host,
@@ -769,5 +776,48 @@ mod tests {
         assert!(h.retired.len() <= KEEP_PEAKS);
         // Their peaks still show in the host list.
         assert_eq!(h.top(5, Precision::Micro).len(), 5);
+    }
+
+    /// Picking the first `n` hosts gives the first `n` of the whole list,
+    /// ties in peak (ordered by address) included.
+    #[test]
+    fn top_n_is_a_prefix_of_the_whole_order() {
+        let th = Thresholds::default();
+        let mut h = HostTracker::new(&th);
+        let server = sa("10.0.0.2:80");
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..300u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let host = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + (x as u32 % 100_000)));
+            for k in 0..(x >> 40) % 5 + 1 {
+                // Ports differ so each is a TIME-WAIT of its own.
+                let client = SocketAddr {
+                    ip: host,
+                    port: 40_000 + k as u16,
+                };
+                h.record(HostEvent::Changes {
+                    client,
+                    server,
+                    changes: Changes(Changes::TIME_WAIT),
+                    at: Timestamp(i64::from(i)),
+                });
+            }
+        }
+        let key = |r: &HostRow| (r.host, r.time_wait_peak, r.close_wait_peak);
+        let all: Vec<_> = h.top(10_000, Precision::Micro).iter().map(key).collect();
+        assert!(all.len() > 200, "{} hosts", all.len());
+        for w in all.windows(2) {
+            assert!(
+                w[0].1 > w[1].1 || (w[0].1 == w[1].1 && w[0].0 < w[1].0),
+                "{w:?}"
+            );
+        }
+        for n in [1, 2, 7, 20, 150, all.len() - 1, all.len()] {
+            let top: Vec<_> = h.top(n, Precision::Micro).iter().map(key).collect();
+            assert_eq!(top, all[..n], "n = {n}");
+        }
+        assert!(h.top(0, Precision::Micro).is_empty());
     }
 }
