@@ -54,6 +54,17 @@ impl Merge {
     /// A source that fails stops contributing; its error is returned once and
     /// the other sources go on.
     pub fn advance(&mut self) -> Result<Option<usize>, (usize, CaptureError)> {
+        if let [only] = self.sources.as_mut_slice() {
+            // One file (the usual run): nothing to choose between.
+            if self.to_advance.pop().is_some() {
+                only.advance().map_err(|e| (0, e))?;
+            }
+            if only.current_ts().is_none() {
+                return Ok(None);
+            }
+            self.to_advance.push(0);
+            return Ok(Some(0));
+        }
         while let Some(i) = self.to_advance.pop() {
             if let Some(s) = self.sources.get_mut(i) {
                 // A failed source is finished; the caller reports the error
