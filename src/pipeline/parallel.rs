@@ -35,8 +35,8 @@ use std::sync::mpsc;
 use std::thread;
 
 use super::{
-    AnalysisConfig, Analyzer, Clock, Counters, Phase, Prepared, RunError, RunResult, LOOKAHEAD,
-    PREFETCH_AHEAD,
+    AnalysisConfig, Analyzer, Clock, Counters, Handed, Phase, Prepared, RunError, RunResult,
+    LOOKAHEAD, PREFETCH_AHEAD,
 };
 use crate::capture::{CaptureError, FileSource, Merge, Precision, Timestamp};
 use crate::conn::{Connection, EndReason, Verdict};
@@ -192,7 +192,7 @@ enum Input {
     Packet {
         frame: u64,
         now: Timestamp,
-        p: Prepared<'static>,
+        p: Handed,
     },
     Sweep {
         frame: u64,
@@ -416,6 +416,7 @@ fn read(
                     Ok(d) => {
                         if let Some(q) = pending.get_mut(d.hash.shard(n)) {
                             let (frame, now) = (clock.frame, clock.now);
+                            let p = Handed::of(p.ts, d);
                             q.push(Input::Packet { frame, now, p });
                         }
                     }
@@ -487,19 +488,19 @@ fn work(cfg: AnalysisConfig, ends: WorkerEnds) -> io::Result<Counters> {
         // The lookahead of the single-threaded loop, by index: the packets
         // to prefetch for are already in the batch.
         let items = &batch.items;
-        let packet = |i: usize| match items.get(i) {
-            Some(Input::Packet { p, .. }) => Some(p),
+        let hash = |i: usize| match items.get(i) {
+            Some(Input::Packet { p, .. }) => Some(p.hash),
             _ => None,
         };
         for (i, item) in items.iter().enumerate() {
-            if let Some(h) = packet(i + LOOKAHEAD).and_then(Prepared::hash) {
+            if let Some(h) = hash(i + LOOKAHEAD) {
                 a.table.prefetch_cell(h);
             }
-            if let Some(p) = packet(i + PREFETCH_AHEAD) {
-                a.prefetch(p);
+            if let Some(h) = hash(i + PREFETCH_AHEAD) {
+                a.prefetch_hashed(h);
             }
             match *item {
-                Input::Packet { frame, now, ref p } => a.shard_packet(frame, now, p)?,
+                Input::Packet { frame, now, ref p } => a.shard_packet(frame, now, &p.prepared())?,
                 Input::Sweep { frame, now } => a.shard_sweep(frame, now)?,
             }
         }
