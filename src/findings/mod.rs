@@ -239,11 +239,20 @@ impl Default for Thresholds {
 }
 
 /// Seconds for messages: `61.2 s`, `0.350 s`.
-pub fn secs(ns: i64) -> String {
-    let s = ns as f64 / 1e9;
-    if s >= 10.0 {
-        format!("{s:.1} s")
-    } else {
-        format!("{s:.3} s")
+pub fn secs(ns: i64) -> Secs {
+    Secs(ns)
+}
+
+/// [`secs`]: written where it is used, without a `String` of its own.
+pub struct Secs(i64);
+
+impl std::fmt::Display for Secs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.0 as f64 / 1e9;
+        if s >= 10.0 {
+            write!(f, "{s:.1} s")
+        } else {
+            write!(f, "{s:.3} s")
+        }
     }
 }

@@ -67,6 +67,18 @@ pub(super) fn finding(
     }
 }
 
-pub(super) fn who(c: &Connection, d: Dir) -> String {
-    format!("{} {}", d.name(), c.addr(d))
+pub(super) fn who(c: &Connection, d: Dir) -> Who {
+    Who(d, c.addr(d))
+}
+
+/// `client 10.0.0.1:5000`: a side and its address, written straight into
+/// the message it is part of (no `String` of its own).
+pub(super) struct Who(Dir, crate::flow::SocketAddr);
+
+impl std::fmt::Display for Who {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.name())?;
+        f.write_str(" ")?;
+        std::fmt::Display::fmt(&self.1, f)
+    }
 }
