@@ -273,6 +273,15 @@ impl HostTracker {
     /// index cell is fetched when the event comes, its entry halfway).
     /// Whatever reads the counts applies the rest first.
     pub fn record(&mut self, ev: HostEvent) {
+        // Most connections leave with nothing still counted: no need to
+        // queue an event that changes nothing.
+        if let HostEvent::Left {
+            close_wait: [None, None],
+            half_open: None,
+        } = ev
+        {
+            return;
+        }
         let mut hashes = [None; 2];
         if let HostEvent::Changes {
             client,
