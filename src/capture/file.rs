@@ -404,15 +404,18 @@ impl FileSource {
     #[inline]
     fn legacy_record(&mut self, l: Legacy) -> Option<Current> {
         let d = self.reader.data();
-        let word = |at: usize| -> Option<u32> {
-            let b: [u8; 4] = d.get(at..at + 4)?.try_into().ok()?;
-            Some(if l.big_endian {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            })
+        let h: &[u8; 16] = d.get(..16)?.try_into().ok()?;
+        let [a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3] = *h;
+        let word = |b: [u8; 4]| match l.big_endian {
+            true => u32::from_be_bytes(b),
+            false => u32::from_le_bytes(b),
         };
-        let (ts_sec, ts_frac, caplen, orig_len) = (word(0)?, word(4)?, word(8)?, word(12)?);
+        let (ts_sec, ts_frac, caplen, orig_len) = (
+            word([a0, a1, a2, a3]),
+            word([b0, b1, b2, b3]),
+            word([c0, c1, c2, c3]),
+            word([d0, d1, d2, d3]),
+        );
         let len = caplen as usize;
         let end = len.checked_add(16).filter(|&e| e <= d.len())?;
         if l.iface.snaplen > 0 && caplen > l.iface.snaplen {
