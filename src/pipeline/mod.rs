@@ -31,6 +31,9 @@ const PREFETCH_BYTES: usize = 1536;
 /// and how far ahead it prefetches their connections.
 const LOOKAHEAD: usize = 12;
 const PREFETCH_AHEAD: usize = 6;
+/// The file loop's ring of packets decoded ahead (a power of two).
+const RING: usize = 16;
+const _: () = assert!(RING >= LOOKAHEAD && RING.is_power_of_two());
 
 /// A decoded packet waiting for [`Analyzer::process`] (see
 /// [`Analyzer::prepare`]).
@@ -1291,8 +1294,14 @@ fn run_sources_watching(
     // `Analyzer::prepare`); `--write-streams` needs each packet's payload
     // while it is processed, so it goes one packet at a time.
     let lookahead = analyzer.export.is_none();
-    let mut ahead: std::collections::VecDeque<Prepared<'static>> =
-        std::collections::VecDeque::with_capacity(LOOKAHEAD);
+    // A ring, written in place: a `VecDeque` took each 152-byte packet
+    // through a temporary and a copy.
+    let mut ahead: [Prepared<'static>; RING] = std::array::from_fn(|_| Prepared {
+        ts: Timestamp(0),
+        decoded: Err(Skip::Truncated(decode::Layer::Link)),
+    });
+    // The oldest packet's place in the ring, and how many are waiting.
+    let (mut first, mut waiting) = (0usize, 0usize);
     loop {
         match merge.advance() {
             Ok(Some(i)) => {
@@ -1311,18 +1320,21 @@ fn run_sources_watching(
                         }
                     }
                     if lookahead {
-                        let p = analyzer.prepare_detached(&pkt);
-                        ahead.push_back(p);
-                        if let Some(q) = ahead.len().checked_sub(PREFETCH_AHEAD + 1) {
-                            if let Some(p) = ahead.get(q) {
+                        if let Some(slot) = ahead.get_mut((first + waiting) % RING) {
+                            *slot = analyzer.prepare_detached(&pkt);
+                        }
+                        waiting += 1;
+                        if let Some(q) = waiting.checked_sub(PREFETCH_AHEAD + 1) {
+                            if let Some(p) = ahead.get((first + q) % RING) {
                                 analyzer.prefetch(p);
                             }
                         }
-                        if ahead.len() >= LOOKAHEAD {
-                            if let Some(p) = ahead.front() {
+                        if waiting >= LOOKAHEAD {
+                            if let Some(p) = ahead.get(first) {
                                 analyzer.process(p).map_err(RunError::Output)?;
                             }
-                            ahead.pop_front();
+                            first = (first + 1) % RING;
+                            waiting -= 1;
                         }
                     } else {
                         analyzer.packet(pkt).map_err(RunError::Output)?;
@@ -1340,8 +1352,10 @@ fn run_sources_watching(
             Err((_, e)) => errors.push(e),
         }
     }
-    for p in &ahead {
-        analyzer.process(p).map_err(RunError::Output)?;
+    for i in 0..waiting {
+        if let Some(p) = ahead.get((first + i) % RING) {
+            analyzer.process(p).map_err(RunError::Output)?;
+        }
     }
     let files = merge
         .sources()
