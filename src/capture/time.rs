@@ -117,7 +117,12 @@ impl Rfc3339 {
     /// Appends the rendering to `out` without going through `fmt`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         match self.render() {
-            Some((buf, len)) => out.extend_from_slice(&buf[..len]),
+            Some((buf, len)) => {
+                // As `SocketAddr::write_to`: a fixed-size copy, then cut.
+                let end = out.len() + len;
+                out.extend_from_slice(&buf);
+                out.truncate(end);
+            }
             None => out.extend_from_slice(self.to_string().as_bytes()),
         }
     }

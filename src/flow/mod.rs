@@ -32,7 +32,11 @@ impl SocketAddr {
         match self.ip {
             IpAddr::V4(ip) => {
                 let (buf, len) = v4_text(ip, self.port);
-                out.extend_from_slice(buf.get(..len).unwrap_or_default());
+                // All of the buffer, then back to its length: a copy of a
+                // fixed size is a few moves, one of a variable size a call.
+                let end = out.len() + len;
+                out.extend_from_slice(&buf);
+                out.truncate(end);
             }
             IpAddr::V6(_) => {
                 use std::io::Write;
