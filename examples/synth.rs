@@ -13,6 +13,8 @@
 //! retransmitted), or a data segment lost and retransmitted before a
 //! graceful close. One connection in 25 reopens the 4-tuple of one that
 //! closed moments before, while its TIME-WAIT still holds (RFC 6191).
+//! Segments carry the TCP options Linux sends: timestamps on every one,
+//! MSS, SACK permitted and window scale on SYNs.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -175,7 +177,36 @@ fn write_packet(
         (conn.server, conn.client, 80, conn.sport)
     };
     conn.ip_id = conn.ip_id.wrapping_add(1);
-    let ip_len = 20 + 20 + p.len as usize;
+    // TCP options as Linux sends them: MSS, SACK permitted, timestamps and
+    // window scale on SYNs, timestamps (NOP, NOP, TS) on everything else.
+    // Each side's TSval is a millisecond clock offset per address pair (as
+    // Linux's `secure_tcp_ts_off`), so a reused 4-tuple's clock runs on.
+    let clock = |from: [u8; 4], to: [u8; 4]| {
+        let pair = u64::from(u32::from_be_bytes(from)) << 32 | u64::from(u32::from_be_bytes(to));
+        ((ts_us / 1000) as u32)
+            .wrapping_add((pair.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as u32)
+    };
+    let tsval = clock(src, dst);
+    let tsecr = match p.flags & (SYN | ACK) {
+        SYN => 0,
+        // The peer's clock a millisecond earlier: its last segment.
+        _ => clock(dst, src).wrapping_sub(1),
+    };
+    let mut opts = [0u8; 20];
+    let opts_len = if p.flags & SYN != 0 {
+        opts[..8].copy_from_slice(&[2, 4, 0x05, 0xb4, 4, 2, 8, 10]);
+        opts[8..12].copy_from_slice(&tsval.to_be_bytes());
+        opts[12..16].copy_from_slice(&tsecr.to_be_bytes());
+        opts[16..].copy_from_slice(&[1, 3, 3, 7]);
+        20
+    } else {
+        opts[..4].copy_from_slice(&[1, 1, 8, 10]);
+        opts[4..8].copy_from_slice(&tsval.to_be_bytes());
+        opts[8..12].copy_from_slice(&tsecr.to_be_bytes());
+        12
+    };
+    let tcp_len = 20 + opts_len;
+    let ip_len = 20 + tcp_len + p.len as usize;
     buf.clear();
     buf.extend_from_slice(&[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]);
     buf.extend_from_slice(&[0x45, 0]);
@@ -188,11 +219,12 @@ fn write_packet(
     buf.extend_from_slice(&dport.to_be_bytes());
     buf.extend_from_slice(&p.seq.to_be_bytes());
     buf.extend_from_slice(&p.ack.to_be_bytes());
-    buf.extend_from_slice(&[0x50, p.flags, 0xff, 0xff, 0, 0, 0, 0]);
+    buf.extend_from_slice(&[((tcp_len / 4) as u8) << 4, p.flags, 0xff, 0xff, 0, 0, 0, 0]);
+    buf.extend_from_slice(&opts[..opts_len]);
     // Payload bytes are not needed by the analysis; keep frames small by
     // capturing 96 bytes, as a header-only capture would (`tcpdump -s 96`).
     let wire = 14 + ip_len;
-    let payload = (p.len as usize).min(96 - 54);
+    let payload = (p.len as usize).min(96 - (14 + 20 + tcp_len));
     buf.resize(buf.len() + payload, 0x61);
     let mut rec = [0u8; 16];
     rec[0..4].copy_from_slice(&((ts_us / 1_000_000) as u32).to_le_bytes());
