@@ -554,6 +554,50 @@ fn merge(
                 .map(|it| (it.frame, it.phase))
                 .min();
             let Some((frame, phase)) = next else { break };
+            if phase == Phase::Packet {
+                // A packet's relays come from its one worker: take that
+                // worker's run of packet items up to where another
+                // worker's next item (or the safe frame) comes first,
+                // without looking across the queues for each.
+                let limit = safe.min(CAPTURE_ENDING);
+                let Some(w) = queues.iter().position(|q| {
+                    q.front()
+                        .and_then(|b| b.relayed.items.get(b.next))
+                        .is_some_and(|it| (it.frame, it.phase) == (frame, phase))
+                }) else {
+                    break;
+                };
+                let bound = queues
+                    .iter()
+                    .enumerate()
+                    .filter(|&(o, _)| o != w)
+                    .filter_map(|(_, q)| q.front().and_then(|b| b.relayed.items.get(b.next)))
+                    .map(|it| (it.frame, it.phase))
+                    .min();
+                let Some(b) = queues.get_mut(w).and_then(|q| q.front_mut()) else {
+                    break;
+                };
+                while let Some(item) = b.relayed.items.get(b.next).filter(|it| {
+                    it.phase == Phase::Packet
+                        && it.frame <= limit
+                        && bound.is_none_or(|bd| (it.frame, it.phase) < bd)
+                }) {
+                    let at = b.next;
+                    b.next += 1;
+                    match &item.what {
+                        What::Start => {
+                            live += 1;
+                            peak = peak.max(live);
+                        }
+                        What::Host(ev) => main.hosts.record(*ev),
+                        _ => {
+                            live = live.saturating_sub(1);
+                            leave(main, &b.relayed, at)?;
+                        }
+                    }
+                }
+                continue;
+            }
             // A sweep (and the capture's end) happens in every worker at
             // once: judge what they expired together, by expiry time then
             // id, as one table's sweep does. A packet's relays come from
