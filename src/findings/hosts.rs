@@ -181,8 +181,8 @@ pub struct HostTracker {
     /// Half-open connections per server, now and at the peak.
     half_open: HashMap<SocketAddr, CloseWaitPile, ahash::RandomState>,
     retired: Vec<Peak>,
-    /// The lowest peak in `retired` once it is full.
-    lowest_kept: u64,
+    /// Where in `retired` the lowest-ranked peak is, once it is full.
+    worst_kept: usize,
     /// 2MSL: how long each TIME-WAIT counts (`--time-wait`), in ns.
     window: i64,
     tw_threshold: u64,
@@ -213,18 +213,21 @@ impl HostTracker {
         let rank = |r: &Peak| (std::cmp::Reverse(r.peak), r.at, r.host, r.toward);
         if self.retired.len() < KEEP_PEAKS {
             self.retired.push(p);
-        } else if p.peak >= self.lowest_kept {
-            if let Some(worst) = self.retired.iter_mut().max_by_key(|r| rank(r)) {
-                if rank(&p) < rank(worst) {
-                    *worst = p;
-                }
-            }
         } else {
-            // Most retired piles peaked at one or two: below every kept one.
-            return;
+            let Some(worst) = self.retired.get_mut(self.worst_kept) else {
+                return;
+            };
+            // Most retired piles peaked at one or two, later than the kept
+            // ones: one comparison with the worst kept says so.
+            if rank(&p) >= rank(worst) {
+                return;
+            }
+            *worst = p;
         }
         if self.retired.len() == KEEP_PEAKS {
-            self.lowest_kept = self.retired.iter().map(|r| r.peak).min().unwrap_or(0);
+            self.worst_kept = (0..self.retired.len())
+                .max_by_key(|&i| self.retired.get(i).map(rank))
+                .unwrap_or(0);
         }
     }
 
