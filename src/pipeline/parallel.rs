@@ -538,7 +538,7 @@ fn merge(
     let n = spare.len();
     let mut queues: Vec<VecDeque<Pending>> = (0..n).map(|_| VecDeque::new()).collect();
     let mut through = vec![0u64; n];
-    let (mut live, mut peak) = (0u64, 0u64);
+    let mut running = Running::default();
     // A sweep's ends: (expiry, id, worker, index of the item in its batch).
     let mut group: Vec<(Timestamp, u64, usize, usize)> = Vec::new();
     loop {
@@ -584,17 +584,7 @@ fn merge(
                 }) {
                     let at = b.next;
                     b.next += 1;
-                    match &item.what {
-                        What::Start => {
-                            live += 1;
-                            peak = peak.max(live);
-                        }
-                        What::Host(ev) => main.hosts.record(*ev),
-                        _ => {
-                            live = live.saturating_sub(1);
-                            leave(main, &b.relayed, at)?;
-                        }
-                    }
+                    play(main, item, &b.relayed, at, &mut running)?;
                 }
                 continue;
             }
@@ -615,28 +605,17 @@ fn merge(
                 {
                     let at = b.next;
                     b.next += 1;
-                    match (&item.what, phase) {
-                        (What::Start, _) => {
-                            live += 1;
-                            peak = peak.max(live);
-                        }
-                        (What::Host(ev), _) => main.hosts.record(*ev),
-                        (_, Phase::Packet) => {
-                            live = live.saturating_sub(1);
-                            leave(main, &b.relayed, at)?;
-                        }
-                        (end, _) => {
-                            if let Some((judged_at, id)) = end_key(end, &b.relayed) {
-                                group.push((judged_at, id, w, at));
-                            }
-                        }
+                    // (Packet items went the way above.)
+                    match end_key(&item.what, &b.relayed) {
+                        Some((judged_at, id)) => group.push((judged_at, id, w, at)),
+                        None => play(main, item, &b.relayed, at, &mut running)?,
                     }
                 }
             }
             group.sort_unstable_by_key(|g| (g.0, g.1));
             for (_, _, w, at) in group.drain(..) {
                 if let Some(b) = queues.get(w).and_then(|q| q.front()) {
-                    live = live.saturating_sub(1);
+                    running.now = running.now.saturating_sub(1);
                     leave(main, &b.relayed, at)?;
                 }
             }
@@ -672,12 +651,12 @@ fn merge(
                 };
                 let at = b.next;
                 b.next += 1;
-                live = live.saturating_sub(1);
+                running.now = running.now.saturating_sub(1);
                 leave(main, &b.relayed, at)?;
             }
             recycle(&mut queues, &spare);
             if safe == u64::MAX && queues.iter().all(VecDeque::is_empty) {
-                return Ok(peak);
+                return Ok(running.peak);
             }
         }
         match workers.recv() {
@@ -697,6 +676,40 @@ fn merge(
             Err(_) => through.iter_mut().for_each(|t| *t = u64::MAX),
         }
         progress();
+    }
+}
+
+/// Connections the workers track at once: now, and at most so far.
+#[derive(Default)]
+struct Running {
+    now: u64,
+    peak: u64,
+}
+
+/// Plays an item that is not one of a sweep's ends into `main` as it
+/// comes: a start is counted, a host event recorded, a connection that
+/// ended while its worker handled a packet handed on.
+fn play(
+    main: &mut Analyzer<'_>,
+    item: &RelayItem,
+    relayed: &Relayed,
+    at: usize,
+    running: &mut Running,
+) -> io::Result<()> {
+    match &item.what {
+        What::Start => {
+            running.now += 1;
+            running.peak = running.peak.max(running.now);
+            Ok(())
+        }
+        What::Host(ev) => {
+            main.hosts.record(*ev);
+            Ok(())
+        }
+        What::End { .. } | What::Rendered { .. } => {
+            running.now = running.now.saturating_sub(1);
+            leave(main, relayed, at)
+        }
     }
 }
 
