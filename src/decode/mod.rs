@@ -41,11 +41,47 @@ pub struct Segment<'a> {
 impl Segment<'_> {
     /// The same segment without its payload bytes (`payload_len` stays).
     pub fn detach(self) -> Segment<'static> {
+        self.fields()
+            .with_ends(self.src, self.sport, self.dst, self.dport)
+    }
+
+    /// Everything but the addresses, ports and payload bytes.
+    pub fn fields(&self) -> SegmentFields {
+        SegmentFields {
+            seq: self.seq,
+            ack: self.ack,
+            flags: self.flags,
+            window: self.window,
+            payload_len: self.payload_len,
+            options: self.options,
+            ttl: self.ttl,
+            ip_id: self.ip_id,
+        }
+    }
+}
+
+/// A [`Segment`] without its ends (addresses and ports) or payload bytes:
+/// what a `--threads` worker is handed, the flow key giving the ends back.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentFields {
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: TcpFlags,
+    pub window: u16,
+    pub payload_len: u32,
+    pub options: TcpOptions,
+    pub ttl: u8,
+    pub ip_id: Option<u16>,
+}
+
+impl SegmentFields {
+    /// The segment from `src:sport` to `dst:dport`, without payload bytes.
+    pub fn with_ends(self, src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> Segment<'static> {
         Segment {
-            src: self.src,
-            dst: self.dst,
-            sport: self.sport,
-            dport: self.dport,
+            src,
+            dst,
+            sport,
+            dport,
             seq: self.seq,
             ack: self.ack,
             flags: self.flags,

@@ -78,33 +78,18 @@ struct Handed {
     hash: crate::flow::KeyHash,
     side: crate::flow::KeySide,
     captured_all: bool,
-    seq: u32,
-    ack: u32,
-    flags: decode::TcpFlags,
-    window: u16,
-    payload_len: u32,
-    options: decode::TcpOptions,
-    ttl: u8,
-    ip_id: Option<u16>,
+    fields: decode::SegmentFields,
 }
 
 impl Handed {
     fn of(ts: Timestamp, d: &Decoded<'_>) -> Self {
-        let s = &d.seg;
         Handed {
             ts,
             key: d.key,
             hash: d.hash,
             side: d.side,
             captured_all: d.captured_all,
-            seq: s.seq,
-            ack: s.ack,
-            flags: s.flags,
-            window: s.window,
-            payload_len: s.payload_len,
-            options: s.options,
-            ttl: s.ttl,
-            ip_id: s.ip_id,
+            fields: d.seg.fields(),
         }
     }
 
@@ -117,21 +102,7 @@ impl Handed {
         Prepared {
             ts: self.ts,
             decoded: Ok(Decoded {
-                seg: decode::Segment {
-                    src: src.ip,
-                    dst: dst.ip,
-                    sport: src.port,
-                    dport: dst.port,
-                    seq: self.seq,
-                    ack: self.ack,
-                    flags: self.flags,
-                    window: self.window,
-                    payload_len: self.payload_len,
-                    payload: &[],
-                    options: self.options,
-                    ttl: self.ttl,
-                    ip_id: self.ip_id,
-                },
+                seg: self.fields.with_ends(src.ip, src.port, dst.ip, dst.port),
                 key: self.key,
                 side: self.side,
                 hash: self.hash,
