@@ -73,7 +73,10 @@ fn v4_text(ip: std::net::Ipv4Addr, port: u16) -> ([u8; 24], usize) {
     let mut buf = [0u8; 24];
     let mut len = 0;
     for (i, octet) in ip.octets().into_iter().enumerate() {
-        let row = OCTET_TEXT[usize::from(octet)];
+        let row = OCTET_TEXT
+            .get(usize::from(octet))
+            .copied()
+            .unwrap_or_default();
         if let Some(dst) = buf.get_mut(len..len + 4) {
             dst.copy_from_slice(&row);
         }
@@ -117,7 +120,6 @@ impl fmt::Display for SocketAddr {
             // Findings' messages name addresses, and `Ipv4Addr`'s own
             // `Display` goes through padding for each octet: render the
             // digits (as `write_to` does) and write them at once.
-            // Findings' messages name addresses: write the digits at once.
             IpAddr::V4(ip) => {
                 let (buf, len) = v4_text(ip, self.port);
                 f.write_str(std::str::from_utf8(buf.get(..len).unwrap_or_default()).unwrap_or(""))
@@ -314,6 +316,21 @@ mod tests {
         assert_eq!(out, b"[2001:db8::1]:443");
     }
 
+    /// A bare segment from `s` to `d`.
+    fn segment(s: SocketAddr, d: SocketAddr) -> crate::decode::Segment<'static> {
+        crate::decode::SegmentFields {
+            seq: 0,
+            ack: 0,
+            flags: Default::default(),
+            window: 0,
+            payload_len: 0,
+            options: Default::default(),
+            ttl: 64,
+            ip_id: None,
+        }
+        .with_ends(s.ip, s.port, d.ip, d.port)
+    }
+
     /// The IPv4 fast path orders endpoints as the derived order does.
     #[test]
     fn key_order_matches_the_derived_order() {
@@ -337,45 +354,13 @@ mod tests {
             assert_eq!((key.lo, key.hi), (lo, hi));
             assert_eq!(side == KeySide::Hi, s > d);
             // The per-packet path gives the same key, side and hash.
-            let seg = crate::decode::Segment {
-                src: s.ip,
-                dst: d.ip,
-                sport: s.port,
-                dport: d.port,
-                seq: 0,
-                ack: 0,
-                flags: Default::default(),
-                window: 0,
-                payload_len: 0,
-                payload: &[],
-                options: Default::default(),
-                ttl: 64,
-                ip_id: None,
-            };
+            let seg = segment(s, d);
             assert_eq!(
                 FlowKey::of_segment_hashed(&seg),
                 (key, side, hash_key(&key))
             );
         }
-        let v6 = crate::decode::Segment {
-            src: "2001:db8::2".parse().unwrap(),
-            dst: "2001:db8::1".parse().unwrap(),
-            ..crate::decode::Segment {
-                src: IpAddr::V4(0.into()),
-                dst: IpAddr::V4(0.into()),
-                sport: 443,
-                dport: 5000,
-                seq: 0,
-                ack: 0,
-                flags: Default::default(),
-                window: 0,
-                payload_len: 0,
-                payload: &[],
-                options: Default::default(),
-                ttl: 64,
-                ip_id: None,
-            }
-        };
+        let v6 = segment(sa("[2001:db8::2]:443"), sa("[2001:db8::1]:5000"));
         let (key, side) = FlowKey::of_segment(&v6);
         assert_eq!(side, KeySide::Hi);
         assert_eq!(FlowKey::of_segment_hashed(&v6), (key, side, hash_key(&key)));
