@@ -418,23 +418,15 @@ impl FileSource {
         );
         let len = caplen as usize;
         let end = len.checked_add(16).filter(|&e| e <= d.len())?;
-        if l.iface.snaplen > 0 && caplen > l.iface.snaplen {
-            self.stats.over_snaplen += 1;
-        }
-        let frac = i64::from(ts_frac);
-        let nanos = if l.iface.units_per_sec == 1_000_000_000 {
-            frac
-        } else {
-            frac * 1000
-        };
         self.pending = end;
-        Some(Current {
-            ts: Timestamp::from_secs_nanos(i64::from(ts_sec), nanos),
-            linktype: l.iface.linktype,
-            start: 16,
+        Some(legacy_frame(
+            &l.iface,
+            &mut self.stats,
+            (ts_sec, ts_frac),
+            16,
             len,
             orig_len,
-        })
+        ))
     }
 
     fn refill(&mut self, needed: usize) -> Result<bool, CaptureError> {
@@ -567,6 +559,34 @@ fn ts_units_per_sec(if_tsresol: u8) -> Option<u64> {
     }
 }
 
+/// A legacy pcap record's frame: its `data_len` bytes at `start` of the
+/// buffer, its timestamp in the file's units (µs or ns after the second).
+fn legacy_frame(
+    iface: &Interface,
+    stats: &mut ReadStats,
+    (ts_sec, ts_frac): (u32, u32),
+    start: usize,
+    data_len: usize,
+    orig_len: u32,
+) -> Current {
+    if iface.snaplen > 0 && data_len > iface.snaplen as usize {
+        stats.over_snaplen += 1;
+    }
+    let frac = i64::from(ts_frac);
+    let nanos = if iface.units_per_sec == 1_000_000_000 {
+        frac
+    } else {
+        frac * 1000
+    };
+    Current {
+        ts: Timestamp::from_secs_nanos(i64::from(ts_sec), nanos),
+        linktype: iface.linktype,
+        start,
+        len: data_len,
+        orig_len,
+    }
+}
+
 /// Position of `data` inside the buffer that starts at `base`.
 fn position(data: &[u8], base: usize) -> usize {
     (data.as_ptr() as usize).wrapping_sub(base)
@@ -605,22 +625,16 @@ fn classify(
             let Some(iface) = interfaces.first() else {
                 return Classified::Bad("a packet record before the file header".into());
             };
-            if iface.snaplen > 0 && b.data.len() > iface.snaplen as usize {
-                stats.over_snaplen += 1;
-            }
-            let frac = i64::from(b.ts_usec);
-            let nanos = if iface.units_per_sec == 1_000_000_000 {
-                frac
-            } else {
-                frac * 1000
-            };
-            Classified::Frame(Current {
-                ts: Timestamp::from_secs_nanos(i64::from(b.ts_sec), nanos),
-                linktype: iface.linktype,
-                start: position(b.data, base),
-                len: b.data.len(),
-                orig_len: b.origlen,
-            })
+            // (Records wholly in the buffer are read by
+            // `FileSource::legacy_record` before pcap-parser sees them.)
+            Classified::Frame(legacy_frame(
+                iface,
+                stats,
+                (b.ts_sec, b.ts_usec),
+                position(b.data, base),
+                b.data.len(),
+                b.origlen,
+            ))
         }
         PcapBlockOwned::NG(block) => match block {
             Block::SectionHeader(_) => {
