@@ -149,10 +149,11 @@ fn benches(c: &mut Criterion) {
         let mut table: FlowTable<u64> = FlowTable::new();
         b.iter(|| {
             for (_, s) in &segs {
-                let (key, _) = FlowKey::of_segment(s);
-                let id = match table.find(&key) {
+                // As the pipeline does: key and hash together, one probe.
+                let (key, _, h) = FlowKey::of_segment_hashed(s);
+                let id = match table.find_hashed(&key, h) {
                     Some(id) => id,
-                    None => table.insert(key, 0, List::Open, 0),
+                    None => table.insert_with(key, h, List::Open, 0, || 0),
                 };
                 table.touch(id, List::Open, 0);
             }

@@ -130,16 +130,20 @@ impl<K: Eq + Copy, V: Default> PileMap<K, V> {
 
     /// Keeps the entries `keep` says to keep.
     pub(super) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
-        let mut gone = Vec::new();
-        for (slot, e) in self.entries.iter_mut().enumerate() {
-            if let Some(v) = e.value.as_mut() {
-                if !keep(&e.key, v) {
-                    gone.push(slot as u32);
-                }
+        // Removing leaves the slab where it is (it frees the slot and
+        // shifts index cells), so entries can go as the walk meets them.
+        for slot in 0..self.entries.len() {
+            let kept = match self.entries.get_mut(slot) {
+                Some(Entry {
+                    key,
+                    value: Some(v),
+                    ..
+                }) => keep(key, v),
+                _ => true,
+            };
+            if !kept {
+                self.remove(slot as u32);
             }
-        }
-        for slot in gone {
-            self.remove(slot);
         }
     }
 
