@@ -612,17 +612,18 @@ impl<'s> Analyzer<'s> {
     /// (and calls [`Analyzer::prefetch`] in between) so finds the table's
     /// memory in cache instead of waiting for it twice per packet.
     pub fn prepare<'a>(&self, pkt: &RawPacket<'a>) -> Prepared<'a> {
-        let p = Prepared::of(pkt);
-        if let Some(h) = p.hash() {
-            self.table.prefetch_cell(h);
-        }
-        p
+        self.cell_fetched(Prepared::of(pkt))
     }
 
     /// [`Analyzer::prepare`] without the payload bytes (the lookahead
     /// keeps packets past the read buffer's turn).
     fn prepare_detached(&self, pkt: &RawPacket<'_>) -> Prepared<'static> {
-        let p = Prepared::detached(pkt);
+        self.cell_fetched(Prepared::detached(pkt))
+    }
+
+    /// `p`, once the index cell its lookup will read is asked for.
+    #[inline]
+    fn cell_fetched<'a>(&self, p: Prepared<'a>) -> Prepared<'a> {
         if let Some(h) = p.hash() {
             self.table.prefetch_cell(h);
         }

@@ -26,6 +26,13 @@ fn write_findings(
     Ok(())
 }
 
+/// One finding's record, as JSON.
+fn finding_json(f: &Finding, precision: crate::capture::Precision) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(512);
+    FindingRecord::new(f, precision).write_json(&mut bytes);
+    bytes
+}
+
 /// A connection's JSON Lines: its record, then each finding.
 pub(super) fn render_jsonl(record: &ConnRecord<'_>, findings: &[Finding], out: &mut Vec<u8>) {
     record.write_json(out);
@@ -126,9 +133,8 @@ impl<W: Write> Sink for JsonSink<W> {
         record.write_json(&mut bytes);
         self.connections.push((record.id, bytes));
         for f in findings {
-            let mut bytes = Vec::with_capacity(512);
-            FindingRecord::new(f, record.precision).write_json(&mut bytes);
-            self.findings.push((record.id, bytes));
+            self.findings
+                .push((record.id, finding_json(f, record.precision)));
         }
         Ok(())
     }
@@ -143,9 +149,7 @@ impl<W: Write> Sink for JsonSink<W> {
         }
         for f in findings {
             // Host findings follow the connections' findings.
-            let mut bytes = Vec::with_capacity(512);
-            FindingRecord::new(f, precision).write_json(&mut bytes);
-            self.findings.push((u64::MAX, bytes));
+            self.findings.push((u64::MAX, finding_json(f, precision)));
         }
         Ok(())
     }
