@@ -129,6 +129,14 @@ impl fmt::Display for SocketAddr {
     }
 }
 
+/// An IPv4 endpoint's place in the derived order of [`SocketAddr`]s
+/// (address as a number, then port), without the derived order's general
+/// path: keys are made for every packet.
+#[inline]
+fn v4_rank(ip: u32, port: u16) -> u64 {
+    (u64::from(ip) << 16) | u64::from(port)
+}
+
 /// The 4-tuple without a direction: both directions of a connection map to
 /// the same key. `lo` is the smaller endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -148,13 +156,8 @@ impl FlowKey {
     /// The key of a packet from `src` to `dst`, and which side sent it.
     pub fn of(src: SocketAddr, dst: SocketAddr) -> (FlowKey, KeySide) {
         let order = match (src.ip, dst.ip) {
-            // The derived order without its general path (this runs for
-            // every packet): IPv4 addresses compare as numbers, then ports.
             (IpAddr::V4(a), IpAddr::V4(b)) => {
-                let rank = |ip: std::net::Ipv4Addr, port: u16| {
-                    (u64::from(u32::from(ip)) << 16) | u64::from(port)
-                };
-                rank(a, src.port).cmp(&rank(b, dst.port))
+                v4_rank(u32::from(a), src.port).cmp(&v4_rank(u32::from(b), dst.port))
             }
             _ => src.cmp(&dst),
         };
@@ -189,9 +192,7 @@ impl FlowKey {
             return (key, side, hash_key(&key));
         };
         let (a, b) = (u32::from(a), u32::from(b));
-        // As `FlowKey::of` orders them: address, then port.
-        let src_first = (u64::from(a) << 16 | u64::from(seg.sport))
-            <= (u64::from(b) << 16 | u64::from(seg.dport));
+        let src_first = v4_rank(a, seg.sport) <= v4_rank(b, seg.dport);
         let ((lo, lo_port), (hi, hi_port), side) = if src_first {
             ((a, seg.sport), (b, seg.dport), KeySide::Lo)
         } else {
