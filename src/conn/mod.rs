@@ -159,7 +159,7 @@ pub struct Connection {
     pub half_close: Option<Box<HalfClose>>,
     /// The side sitting in CLOSE-WAIT (only one can: the one that did not
     /// close first).
-    pub close_wait: Option<Box<CloseWaitWatch>>,
+    pub close_wait: Option<CloseWaitWatch>,
     pub zeek: ZeekConn,
     /// Whether Zeek's originator is our client.
     pub zeek_orig_is_client: bool,
@@ -548,14 +548,14 @@ impl Connection {
             // sits in CLOSE-WAIT until its application closes.
             (None, TcpState::Established | TcpState::SynReceived) => {
                 self.set_state(dir, TcpState::CloseWait);
-                self.close_wait = Some(Box::new(CloseWaitWatch {
+                self.close_wait = Some(CloseWaitWatch {
                     by: dir,
                     since: at,
                     last_activity: at.ts,
                     longest_quiet: 0,
                     longest_quiet_from: at.ts,
                     ended: None,
-                }));
+                });
             }
             // §3.6 case 1: FIN-WAIT-2 receives the FIN, acks it: TIME-WAIT.
             (Some(_), TcpState::FinWait2) => self.set_state(dir, TcpState::TimeWait),
@@ -593,7 +593,7 @@ impl Connection {
             return;
         }
         e.last_new_data = Some(at);
-        if let Some(w) = self.close_wait.as_deref_mut().filter(|w| w.by == dir) {
+        if let Some(w) = self.close_wait.as_mut().filter(|w| w.by == dir) {
             if w.ended.is_none() {
                 w.activity(at.ts);
             }
@@ -646,7 +646,7 @@ impl Connection {
             acked_peer_fin,
             acked: None,
         });
-        if let Some(w) = self.close_wait.as_deref_mut().filter(|w| w.by == dir) {
+        if let Some(w) = self.close_wait.as_mut().filter(|w| w.by == dir) {
             w.activity(at.ts);
             w.ended = Some(at);
         }
@@ -667,7 +667,7 @@ impl Connection {
         let (d, p) = (dir.index(), dir.other().index());
         let seq = SeqNumber(seg.seq);
         self.ep[d].rst_count += 1;
-        if let Some(w) = self.close_wait.as_deref_mut().filter(|w| w.by == dir) {
+        if let Some(w) = self.close_wait.as_mut().filter(|w| w.by == dir) {
             if w.ended.is_none() {
                 w.activity(at.ts);
                 w.ended = Some(at);

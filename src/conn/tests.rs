@@ -288,12 +288,12 @@ fn half_close_records_data_after_the_peer_fin() {
 #[test]
 fn close_wait_watch_measures_the_longest_quiet() {
     let f = fin_wait_2();
-    let w = f.c.close_wait.as_deref().copied().unwrap();
+    let w = f.c.close_wait.as_ref().copied().unwrap();
     assert_eq!(w.by, Dir::Server);
     let (quiet, _) = w.longest_quiet_at(Timestamp(f.t + 5_000_000_000));
     assert_eq!(quiet, 5_000_000_000);
     let f = last_ack();
-    let w = f.c.close_wait.as_deref().copied().unwrap();
+    let w = f.c.close_wait.as_ref().copied().unwrap();
     assert_eq!(w.by, Dir::Server);
     assert!(w.ended.is_some());
     // Once closed, later capture time adds nothing.

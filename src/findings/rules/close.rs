@@ -98,7 +98,7 @@ pub(super) fn close_wait_stall(
     th: &Thresholds,
     out: &mut Vec<Finding>,
 ) {
-    let Some(w) = c.close_wait.as_deref().filter(|w| w.by == dir) else {
+    let Some(w) = c.close_wait.as_ref().filter(|w| w.by == dir) else {
         return;
     };
     let (quiet, from) = w.longest_quiet_at(now);
