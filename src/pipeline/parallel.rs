@@ -372,6 +372,8 @@ fn read(
     let mut errors = Vec::new();
     let mut clock = Clock::default();
     let mut prec = Precision::Micro;
+    // Refilled in place for every packet (see `Prepared::refill`).
+    let mut p = Prepared::empty();
     let hand_over = |pending: &mut Vec<Vec<Input>>, clock: &Clock, precision| -> bool {
         for ((p, tx), spare) in pending.iter_mut().zip(&workers).zip(&spare) {
             let empty = spare
@@ -411,7 +413,7 @@ fn read(
                         p.push(Input::Sweep { frame, now });
                     }
                 }
-                let p = Prepared::detached(&pkt);
+                p.refill(&pkt, crate::decode::Segment::detach);
                 match &p.decoded {
                     Ok(d) => {
                         if let Some(q) = pending.get_mut(d.hash.shard(n)) {
