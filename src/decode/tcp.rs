@@ -171,6 +171,21 @@ pub(super) fn parse(
     ttl: u8,
     ip_id: Option<u16>,
 ) -> Result<Segment<'_>, Skip> {
+    let mut seg = Segment::EMPTY;
+    seg.payload = parse_into(tcp, segment_len, (src, dst, ttl, ip_id), &mut seg)?;
+    Ok(seg)
+}
+
+/// [`parse`], written over `out`: every field but the payload bytes, which
+/// it returns (the per-packet path keeps only their length). On an error
+/// `out` holds a mix of old and new fields.
+#[inline]
+pub(super) fn parse_into<'f>(
+    tcp: &'f [u8],
+    segment_len: usize,
+    (src, dst, ttl, ip_id): (IpAddr, IpAddr, u8, Option<u16>),
+    out: &mut Segment<'_>,
+) -> Result<&'f [u8], Skip> {
     // The fixed header's fields (the first 16 bytes); a header cut short
     // after them (by the snapshot length) still gives its segment.
     let fixed: &[u8; 16] = tcp
@@ -178,12 +193,6 @@ pub(super) fn parse(
         .and_then(|h| h.try_into().ok())
         .ok_or(Skip::Truncated(Layer::Tcp))?;
     let [p0, p1, p2, p3, s0, s1, s2, s3, a0, a1, a2, a3, offset_byte, flag_bits, w0, w1] = *fixed;
-    let sport = u16::from_be_bytes([p0, p1]);
-    let dport = u16::from_be_bytes([p2, p3]);
-    let seq = u32::from_be_bytes([s0, s1, s2, s3]);
-    let ack = u32::from_be_bytes([a0, a1, a2, a3]);
-    let flags = TcpFlags(flag_bits);
-    let window = u16::from_be_bytes([w0, w1]);
     let header_len = usize::from(offset_byte >> 4) * 4;
     if header_len < 20 || header_len > segment_len.max(tcp.len()) {
         return Err(Skip::Malformed(Layer::Tcp));
@@ -192,21 +201,19 @@ pub(super) fn parse(
     let options = parse_options(tcp.get(20..header_len.min(tcp.len())).unwrap_or_default());
     let payload = tcp.get(header_len..).unwrap_or_default();
     let payload_len = segment_len.saturating_sub(header_len).max(payload.len());
-    Ok(Segment {
-        src,
-        dst,
-        sport,
-        dport,
-        seq,
-        ack,
-        flags,
-        window,
-        payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
-        payload: payload.get(..payload_len).unwrap_or(payload),
-        options,
-        ttl,
-        ip_id,
-    })
+    out.src = src;
+    out.dst = dst;
+    out.sport = u16::from_be_bytes([p0, p1]);
+    out.dport = u16::from_be_bytes([p2, p3]);
+    out.seq = u32::from_be_bytes([s0, s1, s2, s3]);
+    out.ack = u32::from_be_bytes([a0, a1, a2, a3]);
+    out.flags = TcpFlags(flag_bits);
+    out.window = u16::from_be_bytes([w0, w1]);
+    out.payload_len = u32::try_from(payload_len).unwrap_or(u32::MAX);
+    out.options = options;
+    out.ttl = ttl;
+    out.ip_id = ip_id;
+    Ok(payload.get(..payload_len).unwrap_or(payload))
 }
 
 #[cfg(test)]

@@ -153,6 +153,18 @@ pub enum KeySide {
 }
 
 impl FlowKey {
+    /// A placeholder (both ends 0.0.0.0:0).
+    pub const EMPTY: FlowKey = FlowKey {
+        lo: SocketAddr {
+            ip: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            port: 0,
+        },
+        hi: SocketAddr {
+            ip: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            port: 0,
+        },
+    };
+
     /// The key of a packet from `src` to `dst`, and which side sent it.
     pub fn of(src: SocketAddr, dst: SocketAddr) -> (FlowKey, KeySide) {
         let order = match (src.ip, dst.ip) {

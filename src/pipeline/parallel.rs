@@ -413,7 +413,7 @@ fn read(
                         p.push(Input::Sweep { frame, now });
                     }
                 }
-                p.refill(&pkt, crate::decode::Segment::detach);
+                p.refill(&pkt, |_| &[]);
                 match &p.decoded {
                     Ok(d) => {
                         if let Some(q) = pending.get_mut(d.hash.shard(n)) {
