@@ -719,13 +719,30 @@ impl<'s> Analyzer<'s> {
             ts: pkt_ts,
             frame: self.clock.frame,
         };
-        let id = match self.table.find_hashed(&key, hash) {
-            Some(id)
-                if self
-                    .table
-                    .get(id)
-                    .is_some_and(|c| c.is_reused_by(side, seg)) =>
-            {
+        // What the packet's connection, if any, makes of it: one look.
+        enum Fate {
+            Ours,
+            Reused,
+            Expired(EndReason),
+        }
+        let found = self.table.find_hashed(&key, hash).and_then(|id| {
+            let c = self.table.get(id)?;
+            let fate = if c.is_reused_by(side, seg) {
+                Fate::Reused
+            } else {
+                match self.expiry(c) {
+                    // Its time ran out before this packet (the sweep runs
+                    // only now and then): it ends, and the packet starts a
+                    // new one.
+                    (until, reason) if until <= self.clock.now => Fate::Expired(reason),
+                    _ => Fate::Ours,
+                }
+            };
+            Some((id, fate))
+        });
+        let id = match found {
+            Some((id, Fate::Ours)) => id,
+            Some((id, Fate::Reused)) => {
                 let prior = self
                     .table
                     .get(id)
@@ -733,15 +750,10 @@ impl<'s> Analyzer<'s> {
                 self.end(id, EndReason::Reused)?;
                 self.start(key, hash, side, seg, at, prior)?
             }
-            Some(id) => match self.expired(id) {
-                // Its time ran out before this packet (the sweep runs only
-                // now and then): it ends, and the packet starts a new one.
-                Some(reason) => {
-                    self.end(id, reason)?;
-                    self.start(key, hash, side, seg, at, None)?
-                }
-                None => id,
-            },
+            Some((id, Fate::Expired(reason))) => {
+                self.end(id, reason)?;
+                self.start(key, hash, side, seg, at, None)?
+            }
             None => self.start(key, hash, side, seg, at, None)?,
         };
         let Some(conn) = self.table.get_mut(id) else {
@@ -894,13 +906,6 @@ impl<'s> Analyzer<'s> {
                 EndReason::IdleTimeout,
             )
         }
-    }
-
-    /// Whether the connection's time is up at `now`, and why.
-    fn expired(&self, id: SlotId) -> Option<EndReason> {
-        let c = self.table.get(id)?;
-        let (at, reason) = self.expiry(c);
-        (at <= self.clock.now).then_some(reason)
     }
 
     /// Evicts connections whose time is up at `now`. Each list is in the
