@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod conn;
 pub mod decode;
+mod digits;
 pub mod findings;
 pub mod flow;
 pub mod live;

@@ -44,17 +44,6 @@ impl Timestamp {
     }
 }
 
-/// `00` to `99`.
-const DIGIT_PAIRS: [[u8; 2]; 100] = {
-    let mut t = [[0u8; 2]; 100];
-    let mut v = 0;
-    while v < 100 {
-        t[v] = [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8];
-        v += 1;
-    }
-    t
-};
-
 thread_local! {
     /// The day [`Rfc3339::render`] last rendered, and its `YYYY-MM-DD`.
     static LAST_DAY: std::cell::Cell<(i64, [u8; 10])> =
@@ -80,9 +69,8 @@ impl Rfc3339 {
         // Two digits at `at` (every `at` here is a constant in range, every
         // `v` below 100), from a table: a division fewer each.
         let two = |buf: &mut [u8], at: usize, v: u64| {
-            if let (Some(dst), Some(pair)) = (buf.get_mut(at..at + 2), DIGIT_PAIRS.get(v as usize))
-            {
-                dst.copy_from_slice(pair);
+            if let Some(dst) = buf.get_mut(at..at + 2) {
+                dst.copy_from_slice(&crate::digits::pair(v as u32));
             }
         };
         // Records come in capture order, so nearly every timestamp falls on

@@ -86,12 +86,13 @@ fn v4_text(ip: std::net::Ipv4Addr, port: u16) -> ([u8; 24], usize) {
         }
         len += 1;
     }
-    let mut digits = [0u8; 5];
-    let mut p = port;
-    for d in digits.iter_mut().rev() {
-        *d = b'0' + (p % 10) as u8;
-        p /= 10;
-    }
+    // The port's five digits (leading zeros included) in one word, shifted
+    // down past the leading zeros, and written as eight bytes: the copy is
+    // of a fixed size, the bytes past the port are scratch.
+    let p = u32::from(port);
+    let [m0, m1] = crate::digits::pair(p / 100 % 100);
+    let [l0, l1] = crate::digits::pair(p % 100);
+    let digits = [b'0' + (p / 10_000) as u8, m0, m1, l0, l1, 0, 0, 0];
     let skip = match port {
         10_000.. => 0,
         1000.. => 1,
@@ -99,11 +100,12 @@ fn v4_text(ip: std::net::Ipv4Addr, port: u16) -> ([u8; 24], usize) {
         10.. => 3,
         _ => 4,
     };
-    let tail = digits.get(skip..).unwrap_or_default();
-    if let Some(dst) = buf.get_mut(len..len + tail.len()) {
-        dst.copy_from_slice(tail);
+    let shifted = u64::from_le_bytes(digits) >> (8 * skip);
+    // `len` is at most 16 ("255.255.255.255:"), so eight more fit.
+    if let Some(dst) = buf.get_mut(len..len + 8) {
+        dst.copy_from_slice(&shifted.to_le_bytes());
     }
-    (buf, len + tail.len())
+    (buf, len + 5 - skip)
 }
 
 impl serde::Serialize for SocketAddr {
