@@ -115,6 +115,7 @@ fn be16(b: &[u8], at: usize) -> Option<u16> {
 }
 
 /// Parses TCP options; a malformed option ends the walk, keeping what parsed.
+#[inline]
 pub fn parse_options(opts: &[u8]) -> TcpOptions {
     let mut out = TcpOptions::default();
     // What Linux puts on every segment after the handshake: NOP, NOP,
@@ -130,7 +131,9 @@ pub fn parse_options(opts: &[u8]) -> TcpOptions {
     walk_options(opts)
 }
 
-/// The general option walk behind [`parse_options`].
+/// The general option walk behind [`parse_options`] (kept out of line, so
+/// the shortcut before it inlines into the per-packet parse).
+#[inline(never)]
 fn walk_options(mut opts: &[u8]) -> TcpOptions {
     let mut out = TcpOptions::default();
     while let Some(&kind) = opts.first() {
