@@ -44,7 +44,12 @@ pub fn ip_payload(linktype: u32, frame: &[u8]) -> Result<&[u8], Skip> {
     match linktype {
         Linktype::ETHERNET => {
             let ethertype = be16(frame, 12).ok_or(truncated)?;
-            after_ethertype(ethertype, frame.get(14..).ok_or(truncated)?)
+            let rest = frame.get(14..).ok_or(truncated)?;
+            // Untagged IP, nearly every frame: without the call.
+            match ethertype {
+                ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => Ok(rest),
+                _ => after_ethertype(ethertype, rest),
+            }
         }
         Linktype::LINUX_SLL => {
             // 16 bytes: packet type, ARPHRD, address length, address (8),

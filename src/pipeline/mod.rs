@@ -665,6 +665,7 @@ impl<'s> Analyzer<'s> {
     }
 
     /// [`Analyzer::prefetch`] for a key's hash.
+    #[inline]
     fn prefetch_hashed(&self, h: crate::flow::KeyHash) {
         self.table.prefetch_slot(h, PREFETCH_BYTES);
     }
