@@ -708,9 +708,10 @@ impl<'s> Analyzer<'s> {
     /// The packet's effect on its connection: find (or start) it, update
     /// it, move it between lists.
     fn track(&mut self, d: &Decoded<'_>, pkt_ts: Timestamp) -> io::Result<()> {
+        // By reference: a copy of the 42-byte key per packet showed.
         let Decoded {
             ref seg,
-            key,
+            ref key,
             side,
             hash,
             captured_all,
@@ -726,7 +727,7 @@ impl<'s> Analyzer<'s> {
             Reused,
             Expired(EndReason),
         }
-        let found = self.table.find_hashed(&key, hash).and_then(|id| {
+        let found = self.table.find_hashed(key, hash).and_then(|id| {
             let c = self.table.get(id)?;
             let fate = if c.is_reused_by(side, seg) {
                 Fate::Reused
@@ -749,13 +750,13 @@ impl<'s> Analyzer<'s> {
                     .get(id)
                     .and_then(|old| old.prior_for(side, seg, at, self.cfg.thresholds.time_wait));
                 self.end(id, EndReason::Reused)?;
-                self.start(key, hash, side, seg, at, prior)?
+                self.start(*key, hash, side, seg, at, prior)?
             }
             Some((id, Fate::Expired(reason))) => {
                 self.end(id, reason)?;
-                self.start(key, hash, side, seg, at, None)?
+                self.start(*key, hash, side, seg, at, None)?
             }
-            None => self.start(key, hash, side, seg, at, None)?,
+            None => self.start(*key, hash, side, seg, at, None)?,
         };
         let Some(conn) = self.table.get_mut(id) else {
             return Ok(());
@@ -780,11 +781,11 @@ impl<'s> Analyzer<'s> {
             let wanted = match (w.target, w.got.id) {
                 (WatchTarget::Id(want), _) => conn.id == want,
                 (WatchTarget::Tuple(_), Some(first)) => conn.id == first,
-                (WatchTarget::Tuple(k), None) => k == key,
+                (WatchTarget::Tuple(k), None) => k == *key,
             };
             if wanted {
                 w.got.id = Some(conn.id);
-                w.key = Some(key);
+                w.key = Some(*key);
                 if w.got.steps.len() < MAX_STEPS {
                     w.got.steps.push(Step {
                         frame: self.clock.frame,
@@ -803,7 +804,7 @@ impl<'s> Analyzer<'s> {
                 } else {
                     w.got.not_kept += 1;
                 }
-            } else if w.key == Some(key)
+            } else if w.key == Some(*key)
                 && w.got.id.is_some_and(|first| conn.id > first)
                 && !w.got.same_tuple.contains(&conn.id)
             {
@@ -815,22 +816,25 @@ impl<'s> Analyzer<'s> {
             conn.half_open = false;
         }
         let changes = conn.take_changes();
-        let (client, server) = (conn.client, conn.server);
         let list = match (conn.is_finished(), conn.was_reset()) {
             (false, _) => List::Open,
             (true, false) => List::Closed,
             (true, true) => List::Reset,
         };
-        if half_open_out {
-            self.host(HostEvent::HalfOpenOut { server });
-        }
-        if !changes.is_empty() {
-            self.host(HostEvent::Changes {
-                client,
-                server,
-                changes,
-                at: pkt_ts,
-            });
+        // The addresses only when a host count changes (few packets).
+        if half_open_out || !changes.is_empty() {
+            let (client, server) = (conn.client, conn.server);
+            if half_open_out {
+                self.host(HostEvent::HalfOpenOut { server });
+            }
+            if !changes.is_empty() {
+                self.host(HostEvent::Changes {
+                    client,
+                    server,
+                    changes,
+                    at: pkt_ts,
+                });
+            }
         }
         self.table.touch(id, list, pkt_ts.0);
         Ok(())
