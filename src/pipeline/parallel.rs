@@ -726,14 +726,25 @@ fn end_key(what: &What, relayed: &Relayed) -> Option<(Timestamp, u64)> {
 }
 
 /// Sends the batches the merge has worked through back to their workers.
+/// (The check runs for every run of items the merge takes; the sending,
+/// once a batch, is out of line.)
+#[inline]
 fn recycle(queues: &mut [VecDeque<Pending>], spare: &[mpsc::Sender<Relayed>]) {
     for (q, back) in queues.iter_mut().zip(spare) {
-        while q.front().is_some_and(|b| b.next >= b.relayed.items.len()) {
-            if let Some(b) = q.pop_front() {
-                // The worker empties it (see `Relay::take`); one that has
-                // finished takes no more.
-                let _ = back.send(b.relayed);
-            }
+        if q.front().is_some_and(|b| b.next >= b.relayed.items.len()) {
+            send_back(q, back);
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn send_back(q: &mut VecDeque<Pending>, back: &mpsc::Sender<Relayed>) {
+    while q.front().is_some_and(|b| b.next >= b.relayed.items.len()) {
+        if let Some(b) = q.pop_front() {
+            // The worker empties it (see `Relay::take`); one that has
+            // finished takes no more.
+            let _ = back.send(b.relayed);
         }
     }
 }
