@@ -56,7 +56,7 @@ pub(super) fn render_row(r: &ConnRecord<'_>, out: &mut Vec<u8>) {
         r.role_inferred.to_string(),
         field(&r.first_seen),
         field(&r.last_seen),
-        r.duration_s.to_string(),
+        r.duration_s().to_string(),
         field(&r.handshake),
         field(&r.teardown),
         field(&r.closer),

@@ -49,10 +49,9 @@ pub struct ConnRecord<'a> {
     pub role_inferred: bool,
     pub first_seen: Disp<crate::capture::time::Rfc3339>,
     pub last_seen: Disp<crate::capture::time::Rfc3339>,
-    pub duration_s: f64,
-    /// `duration_s` in nanoseconds, which it was divided from (the JSON
-    /// writer prints the seconds from it).
-    #[serde(skip)]
+    /// Written as `duration_s`, in seconds (see [`ConnRecord::duration_s`]);
+    /// kept in nanoseconds, which the JSON writer prints the seconds from.
+    #[serde(rename = "duration_s", serialize_with = "as_seconds")]
     pub duration_ns: i64,
     pub handshake: Handshake,
     pub teardown: Teardown,
@@ -100,7 +99,6 @@ impl<'a> ConnRecord<'a> {
             role_inferred: c.role_inferred,
             first_seen: Disp(c.first_seen.ts.rfc3339(precision)),
             last_seen: Disp(c.last_seen.rfc3339(precision)),
-            duration_s: duration_ns as f64 / 1e9,
             duration_ns,
             handshake: v.handshake,
             teardown: v.teardown,
@@ -132,7 +130,17 @@ impl<'a> ConnRecord<'a> {
     }
 }
 
+/// Nanoseconds serialized as seconds (`duration_s`).
+fn as_seconds<S: Serializer>(ns: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(*ns as f64 / 1e9)
+}
+
 impl ConnRecord<'_> {
+    /// The connection's duration in seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.duration_ns as f64 / 1e9
+    }
+
     /// Appends the record as one line of JSON: the same bytes serde would
     /// write for it (a test checks that), without serde's per-byte string
     /// escaping. Every string here is a fixed name, an address, a timestamp
@@ -175,11 +183,7 @@ impl ConnRecord<'_> {
         out.extend_from_slice(b"\",\"last_seen\":\"");
         self.last_seen.0.write_to(out);
         out.extend_from_slice(b"\",\"duration_s\":");
-        if self.duration_s.is_finite() {
-            write_seconds(out, self.duration_ns, self.duration_s);
-        } else {
-            out.extend_from_slice(b"null");
-        }
+        write_seconds(out, self.duration_ns);
         out.extend_from_slice(b",\"handshake\":");
         lit(out, self.handshake.name());
         out.extend_from_slice(b",\"teardown\":");
@@ -334,7 +338,8 @@ impl FindingRecord<'_> {
 /// double (`DBL_DIG`), so no shorter one can. What is left is ryu's layout
 /// (`pretty::format64`): `ddd.0` for whole seconds, `d.ddd`, and `0.0ddd`
 /// down to four zeros; beyond those it writes an exponent, and ryu does.
-fn write_seconds(out: &mut Vec<u8>, ns: i64, secs: f64) {
+fn write_seconds(out: &mut Vec<u8>, ns: i64) {
+    let secs = ns as f64 / 1e9;
     let ryu = |out: &mut Vec<u8>| {
         out.extend_from_slice(ryu::Buffer::new().format_finite(secs).as_bytes());
     };
@@ -516,7 +521,7 @@ mod tests {
         let check = |ns: i64| {
             let secs = ns as f64 / 1e9;
             let mut out = Vec::new();
-            write_seconds(&mut out, ns, secs);
+            write_seconds(&mut out, ns);
             assert_eq!(
                 std::str::from_utf8(&out).unwrap(),
                 ryu::Buffer::new().format_finite(secs),

@@ -170,7 +170,7 @@ impl<W: Write> Sink for TableSink<W> {
                     r.state.client.name().to_string(),
                     r.state.server.name().to_string(),
                     format!("{} {}", r.zeek.conn_state, r.zeek.history),
-                    format!("{:.3}", r.duration_s),
+                    format!("{:.3}", r.duration_s()),
                     kinds.join(", "),
                 ]);
             }
