@@ -1486,12 +1486,10 @@ impl std::fmt::Display for RunError {
 mod tests {
     use super::*;
 
-    /// A packet handed to a worker comes back as the reading thread
-    /// decoded it, for every TCP frame in testdata.
-    #[test]
-    fn handed_packets_come_back_whole() {
+    /// Calls `f` with every frame of every capture in testdata, and the
+    /// capture's path.
+    fn each_testdata_frame(mut f: impl FnMut(&std::path::Path, &RawPacket<'_>)) {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
-        let mut checked = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if !path
@@ -1500,23 +1498,31 @@ mod tests {
             {
                 continue;
             }
-            let Ok(mut src) = crate::capture::FileSource::open(&path.to_string_lossy()) else {
-                continue;
-            };
+            let mut src = crate::capture::FileSource::open(&path.to_string_lossy()).unwrap();
             while let (Ok(()), Some(pkt)) = (src.advance(), src.current()) {
-                let p = Prepared::detached(&pkt);
-                let Ok(d) = &p.decoded else { continue };
-                let back = Handed::of(p.ts, d).prepared();
-                let Ok(b) = &back.decoded else {
-                    panic!("{path:?}: a TCP segment came back as a skip")
-                };
-                assert_eq!(back.ts, p.ts);
-                assert_eq!(format!("{:?}", b.seg), format!("{:?}", d.seg), "{path:?}");
-                assert_eq!((b.key, b.side, b.hash), (d.key, d.side, d.hash));
-                assert_eq!(b.captured_all, d.captured_all);
-                checked += 1;
+                f(&path, &pkt);
             }
         }
+    }
+
+    /// A packet handed to a worker comes back as the reading thread
+    /// decoded it, for every TCP frame in testdata.
+    #[test]
+    fn handed_packets_come_back_whole() {
+        let mut checked = 0;
+        each_testdata_frame(|path, pkt| {
+            let p = Prepared::detached(pkt);
+            let Ok(d) = &p.decoded else { return };
+            let back = Handed::of(p.ts, d).prepared();
+            let Ok(b) = &back.decoded else {
+                panic!("{path:?}: a TCP segment came back as a skip")
+            };
+            assert_eq!(back.ts, p.ts);
+            assert_eq!(format!("{:?}", b.seg), format!("{:?}", d.seg), "{path:?}");
+            assert_eq!((b.key, b.side, b.hash), (d.key, d.side, d.hash));
+            assert_eq!(b.captured_all, d.captured_all);
+            checked += 1;
+        });
         assert!(checked > 1000, "{checked} segments");
     }
 
@@ -1533,65 +1539,53 @@ mod tests {
 
     /// A ring slot refilled in place holds what a packet decoded afresh
     /// gives, whatever the slot held before: every testdata frame in turn,
-    /// with a frame that is not TCP after every third (TCP over a skip, a
+    /// with a frame that is not IP after every third (TCP over a skip, a
     /// skip over TCP).
     #[test]
     fn refilled_slots_hold_what_a_fresh_decode_gives() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
         let mut slot = Prepared::empty();
-        let (mut tcp, mut skips) = (0, 0);
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if !path
-                .extension()
-                .is_some_and(|x| x == "pcap" || x == "pcapng")
-            {
-                continue;
-            }
-            let Ok(mut src) = crate::capture::FileSource::open(&path.to_string_lossy()) else {
-                continue;
-            };
-            while let (Ok(()), Some(pkt)) = (src.advance(), src.current()) {
-                // The reference: decoded, then detached, as a new value.
-                let fresh = match decode::decode(pkt.linktype, pkt.data) {
-                    Ok(seg) => {
-                        let (key, side) = FlowKey::of_segment(&seg);
-                        let hash = crate::flow::hash_key(&key);
-                        Prepared {
-                            ts: pkt.ts,
-                            decoded: Ok(Decoded {
-                                captured_all: seg.payload.len() as u64
-                                    >= u64::from(seg.payload_len),
-                                seg: seg.detach(),
-                                key,
-                                side,
-                                hash,
-                            }),
-                        }
+        let (mut frames, mut tcp, mut skips) = (0, 0, 0);
+        each_testdata_frame(|path, pkt| {
+            // The reference: decoded, then detached, as a new value.
+            let fresh = match decode::decode(pkt.linktype, pkt.data) {
+                Ok(seg) => {
+                    let (key, side) = FlowKey::of_segment(&seg);
+                    let hash = crate::flow::hash_key(&key);
+                    Prepared {
+                        ts: pkt.ts,
+                        decoded: Ok(Decoded {
+                            captured_all: seg.payload.len() as u64 >= u64::from(seg.payload_len),
+                            seg: seg.detach(),
+                            key,
+                            side,
+                            hash,
+                        }),
                     }
-                    Err(skip) => Prepared {
-                        ts: pkt.ts,
-                        decoded: Err(skip),
-                    },
-                };
-                slot.refill(&pkt, |_| &[]);
-                assert_eq!(describe(&slot), describe(&fresh), "{path:?}");
-                match fresh.decoded {
-                    Ok(_) => tcp += 1,
-                    Err(_) => skips += 1,
                 }
-                if tcp % 3 == 0 {
-                    let arp = RawPacket {
-                        ts: pkt.ts,
-                        linktype: crate::decode::Linktype::ETHERNET,
-                        data: &[0u8; 60],
-                        orig_len: 60,
-                    };
-                    slot.refill(&arp, |_| &[]);
-                    assert!(slot.decoded.is_err());
-                }
+                Err(skip) => Prepared {
+                    ts: pkt.ts,
+                    decoded: Err(skip),
+                },
+            };
+            slot.refill(pkt, |_| &[]);
+            assert_eq!(describe(&slot), describe(&fresh), "{path:?}");
+            match fresh.decoded {
+                Ok(_) => tcp += 1,
+                Err(_) => skips += 1,
             }
-        }
+            frames += 1;
+            if frames % 3 == 0 {
+                // Ethertype 0: not IP.
+                let not_ip = RawPacket {
+                    ts: pkt.ts,
+                    linktype: crate::decode::Linktype::ETHERNET,
+                    data: &[0u8; 60],
+                    orig_len: 60,
+                };
+                slot.refill(&not_ip, |_| &[]);
+                assert_eq!(slot.decoded.as_ref().err(), Some(&Skip::NotIp));
+            }
+        });
         assert!(tcp > 1000 && skips > 0, "{tcp} segments, {skips} skips");
     }
 }
