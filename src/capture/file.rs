@@ -1,7 +1,7 @@
-//! Capture files: legacy pcap (both byte orders, µs and ns) and pcapng
-//! (several sections, several interfaces with their own link types and
-//! timestamp resolutions), read as a stream with `pcap-parser` (legacy
-//! pcap records are parsed here, from its buffer).
+//! Capture files: legacy pcap (both byte orders, µs and ns), read here
+//! ([`super::legacy`]), and pcapng (several sections, several interfaces
+//! with their own link types and timestamp resolutions), read as a stream
+//! with `pcap-parser`.
 //!
 //! Memory is one buffer per file whatever the file's size. A frame handed
 //! out by [`FileSource::current`] borrows that buffer; it is consumed when the
@@ -15,6 +15,7 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError};
 
+use super::legacy::{self, RECORD_HEADER_LEN};
 use super::time::{Precision, Timestamp};
 use super::RawPacket;
 
@@ -100,27 +101,26 @@ struct Current {
 pub struct FileSource {
     name: String,
     format: FileFormat,
-    reader: Box<dyn PcapReaderIterator + Send>,
-    /// File offset of the first byte of `reader.data()`.
+    records: Records,
+    /// File offset of the first byte of [`FileSource::data`].
     consumed: u64,
     /// Length of the block holding the current frame; consumed on advance.
     pending: usize,
     capacity: usize,
     interfaces: Vec<Interface>,
-    /// A legacy pcap file's record layout, once its header was read: the
-    /// records are then parsed here, straight from the buffer.
-    legacy: Option<Legacy>,
     current: Option<Current>,
     last_ts: Timestamp,
     finished: bool,
     stats: ReadStats,
 }
 
-/// What a legacy pcap header says about every record after it.
-#[derive(Debug, Clone, Copy)]
-struct Legacy {
-    big_endian: bool,
-    iface: Interface,
+/// Where a file's records are read from.
+enum Records {
+    /// A legacy pcap file: its header, and the buffer its records are
+    /// parsed from here.
+    Legacy(legacy::Header, Interface, legacy::Buffer),
+    /// A pcapng file, through `pcap-parser`.
+    Parser(Box<dyn PcapReaderIterator + Send>),
 }
 
 /// Makes every `read` fill the buffer unless the input ends, so a pipe that
@@ -233,27 +233,59 @@ impl FileSource {
                 ))
             }
         };
-        let chained = FullRead(io::Cursor::new(magic.to_vec()).chain(input));
-        let reader = pcap_parser::create_reader(capacity, chained).map_err(|e| match e {
-            PcapError::Incomplete(_) | PcapError::Eof | PcapError::UnexpectedEof => {
-                err(0, "the file ends inside its header".into())
+        let mut stats = ReadStats::default();
+        let (records, consumed) = match format {
+            FileFormat::Pcap => {
+                let mut header = [0u8; legacy::HEADER_LEN];
+                let (known, rest) = header.split_at_mut(magic.len());
+                known.copy_from_slice(magic);
+                let got = input
+                    .read(rest)
+                    .map_err(|e| err(0, format!("read error in the file header ({e})")))?;
+                if got < rest.len() {
+                    return Err(err(0, "the file ends inside its header".into()));
+                }
+                let h = legacy::Header::parse(&header)
+                    .ok_or_else(|| err(0, "malformed file header".into()))?;
+                if h.nanos {
+                    stats.precision = Precision::Nano;
+                }
+                let iface = Interface {
+                    linktype: h.linktype,
+                    units_per_sec: if h.nanos { 1_000_000_000 } else { 1_000_000 },
+                    offset_secs: 0,
+                    snaplen: h.snaplen,
+                };
+                let buffer = legacy::Buffer::new(Box::new(input), &[], capacity);
+                (
+                    Records::Legacy(h, iface, buffer),
+                    legacy::HEADER_LEN as u64,
+                )
             }
-            PcapError::ReadError => err(0, "read error in the file header".into()),
-            other => err(0, format!("malformed file header ({other})")),
-        })?;
+            FileFormat::PcapNg => {
+                let chained = FullRead(io::Cursor::new(magic.to_vec()).chain(input));
+                let reader = pcap_parser::create_reader(capacity, chained).map_err(|e| match e {
+                    PcapError::Incomplete(_) | PcapError::Eof | PcapError::UnexpectedEof => {
+                        err(0, "the file ends inside its header".into())
+                    }
+                    PcapError::ReadError => err(0, "read error in the file header".into()),
+                    other => err(0, format!("malformed file header ({other})")),
+                })?;
+                (Records::Parser(reader), 0)
+            }
+        };
         Ok(FileSource {
             name: name.to_string(),
             format,
-            reader,
-            consumed: 0,
+            records,
+            consumed,
             pending: 0,
             capacity,
             interfaces: Vec::new(),
-            legacy: None,
             current: None,
             last_ts: Timestamp(i64::MIN),
             finished: false,
-            stats: ReadStats::default(),
+            stats,
         })
     }
 
@@ -280,18 +312,26 @@ impl FileSource {
     }
 
     /// The current frame, borrowed from the read buffer.
+    #[inline]
     pub fn current(&self) -> Option<RawPacket<'_>> {
         let c = self.current?;
-        let data = self
-            .reader
-            .data()
-            .get(c.start..c.start.checked_add(c.len)?)?;
+        let data = self.data().get(c.start..c.start.checked_add(c.len)?)?;
         Some(RawPacket {
             ts: c.ts,
             linktype: c.linktype,
             data,
             orig_len: c.orig_len,
         })
+    }
+
+    /// The bytes buffered and not yet consumed (the current frame's record
+    /// is the first).
+    #[inline]
+    fn data(&self) -> &[u8] {
+        match &self.records {
+            Records::Legacy(_, _, buffer) => buffer.data(),
+            Records::Parser(reader) => reader.data(),
+        }
     }
 
     fn error(&self, what: String) -> CaptureError {
@@ -304,16 +344,88 @@ impl FileSource {
 
     /// Moves to the next frame. Afterwards [`FileSource::current`] is `None`
     /// at the end of the file. After an error the source is finished.
+    #[inline]
     pub fn advance(&mut self) -> Result<(), CaptureError> {
         self.current = None;
-        if self.pending > 0 {
-            // `consume` would shift the buffer's remaining half whenever the
-            // position passes the middle; without the shift, `refill` moves
-            // only the partial record left at the end.
-            self.reader.consume_noshift(self.pending);
-            self.consumed += self.pending as u64;
-            self.pending = 0;
+        let pending = std::mem::take(&mut self.pending);
+        self.consumed += pending as u64;
+        match &mut self.records {
+            Records::Legacy(h, iface, buffer) => {
+                buffer.consume(pending);
+                // The usual case, inline: a record wholly in the buffer.
+                if let Some((c, len)) = legacy_record(h, iface, buffer.data(), &mut self.stats) {
+                    self.pending = len;
+                    self.note_frame(c);
+                    return Ok(());
+                }
+                self.advance_legacy()
+            }
+            Records::Parser(reader) => {
+                // `consume` would shift the buffer's remaining half whenever
+                // the position passes the middle; without the shift,
+                // `refill` moves only the partial record left at the end.
+                reader.consume_noshift(pending);
+                self.advance_parser()
+            }
         }
+    }
+
+    /// [`FileSource::advance`] in a legacy pcap file once the buffer holds
+    /// no whole record: reads more, or ends the file (cleanly on a record
+    /// boundary, with an error inside a record).
+    #[cold]
+    #[inline(never)]
+    fn advance_legacy(&mut self) -> Result<(), CaptureError> {
+        while !self.finished {
+            let Records::Legacy(h, iface, buffer) = &mut self.records else {
+                break;
+            };
+            if let Some((c, len)) = legacy_record(h, iface, buffer.data(), &mut self.stats) {
+                self.pending = len;
+                self.note_frame(c);
+                return Ok(());
+            }
+            let have = buffer.data().len();
+            let needed = match buffer.data().get(..RECORD_HEADER_LEN) {
+                Some(rh) => {
+                    let caplen = rh.try_into().map_or(0, |rh| h.record(rh)[2]);
+                    (caplen as usize).saturating_add(RECORD_HEADER_LEN) - have
+                }
+                None => RECORD_HEADER_LEN - have,
+            };
+            if buffer.exhausted() && have == 0 {
+                self.finished = true;
+                return Ok(());
+            }
+            // (A record claiming gigabytes is corrupt, not cut short.)
+            let exhausted = buffer.exhausted();
+            if let Err(e) = self.check_claim(have, needed) {
+                self.finished = true;
+                return Err(e);
+            }
+            if exhausted {
+                self.finished = true;
+                return Err(self.truncated(needed));
+            }
+            let Records::Legacy(_, _, buffer) = &mut self.records else {
+                break;
+            };
+            // The record does not fit in what is buffered: grow when the
+            // buffer is full of this one record, then read more.
+            let capacity = buffer.capacity();
+            if have >= capacity / 2 || needed > capacity.saturating_sub(have) {
+                buffer.grow((capacity * 2).max(have + needed).min(MAX_BUFFER));
+            }
+            if let Err(e) = buffer.refill() {
+                self.finished = true;
+                return Err(self.error(format!("read error ({e})")));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`FileSource::advance`] in a pcapng file.
+    fn advance_parser(&mut self) -> Result<(), CaptureError> {
         while !self.finished {
             match self.step() {
                 Ok(true) => return Ok(()),
@@ -327,19 +439,19 @@ impl FileSource {
         Ok(())
     }
 
-    /// Reads one block. Returns true when it holds a frame (now `current`).
+    /// Reads one pcapng block. Returns true when it holds a frame (now
+    /// `current`).
     fn step(&mut self) -> Result<bool, CaptureError> {
-        if let Some(c) = self.legacy.and_then(|l| self.legacy_record(l)) {
-            self.note_frame(c);
-            return Ok(true);
-        }
-        let base = self.reader.data().as_ptr() as usize;
         let FileSource {
-            reader,
+            records: Records::Parser(reader),
             interfaces,
             stats,
             ..
-        } = self;
+        } = self
+        else {
+            return Ok(false);
+        };
+        let base = reader.data().as_ptr() as usize;
         let outcome = match reader.next() {
             Ok((len, block)) => Ok((len, classify(block, base, interfaces, stats))),
             Err(PcapError::Eof) => Err(Stop::Eof),
@@ -364,17 +476,8 @@ impl FileSource {
                 Ok(true)
             }
             Ok((len, Classified::Other)) => {
-                self.reader.consume_noshift(len);
+                reader.consume_noshift(len);
                 self.consumed += len as u64;
-                Ok(false)
-            }
-            Ok((len, Classified::LegacyHeader { big_endian })) => {
-                self.reader.consume_noshift(len);
-                self.consumed += len as u64;
-                self.legacy = self
-                    .interfaces
-                    .first()
-                    .map(|&iface| Legacy { big_endian, iface });
                 Ok(false)
             }
             Ok((_, Classified::Bad(what))) => Err(self.error(what)),
@@ -384,65 +487,20 @@ impl FileSource {
             }
             Err(Stop::Incomplete(needed)) => self.refill(needed),
             Err(Stop::Truncated) => Err(self.truncated(0)),
-            Err(Stop::Fatal(what)) => {
-                let kind = match self.format {
-                    FileFormat::Pcap => "pcap record header",
-                    FileFormat::PcapNg => "pcapng block",
-                };
-                Err(self.error(format!(
-                    "{what} in a {kind}; the file is corrupt from here on"
-                )))
-            }
+            Err(Stop::Fatal(what)) => Err(self.error(format!(
+                "{what} in a pcapng block; the file is corrupt from here on"
+            ))),
         }
     }
 
-    /// A legacy pcap record wholly in the buffer, read here rather than by
-    /// `pcap-parser` (whose reader goes through a trait object, nom and a
-    /// block enum: about a tenth of a packet's cost). Anything else (the
-    /// end of the buffer, of the file, a damaged record) is left to
-    /// `pcap-parser` and [`FileSource::refill`], so errors read the same.
-    #[inline]
-    fn legacy_record(&mut self, l: Legacy) -> Option<Current> {
-        let d = self.reader.data();
-        let h: &[u8; 16] = d.get(..16)?.try_into().ok()?;
-        let [a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3] = *h;
-        let word = |b: [u8; 4]| match l.big_endian {
-            true => u32::from_be_bytes(b),
-            false => u32::from_le_bytes(b),
-        };
-        let (ts_sec, ts_frac, caplen, orig_len) = (
-            word([a0, a1, a2, a3]),
-            word([b0, b1, b2, b3]),
-            word([c0, c1, c2, c3]),
-            word([d0, d1, d2, d3]),
-        );
-        let len = caplen as usize;
-        let end = len.checked_add(16).filter(|&e| e <= d.len())?;
-        self.pending = end;
-        Some(legacy_frame(
-            &l.iface,
-            &mut self.stats,
-            (ts_sec, ts_frac),
-            16,
-            len,
-            orig_len,
-        ))
-    }
-
-    fn refill(&mut self, needed: usize) -> Result<bool, CaptureError> {
-        let available = self.reader.data().len();
+    /// Refuses a record that claims more than any real one (or than the
+    /// largest buffer) before reading on for it.
+    fn check_claim(&self, available: usize, needed: usize) -> Result<(), CaptureError> {
         if let Some(claimed) = self.claimed_record_len().filter(|&n| n > MAX_BUFFER) {
             return Err(self.error(format!(
                 "a record claims {claimed} bytes, more than the {} MiB any real capture record needs; the file is corrupt",
                 MAX_BUFFER >> 20
             )));
-        }
-        if self.reader.reader_exhausted() {
-            if available == 0 {
-                self.finished = true;
-                return Ok(false);
-            }
-            return Err(self.truncated(needed));
         }
         if available.saturating_add(needed) > MAX_BUFFER {
             return Err(self.error(format!(
@@ -450,19 +508,38 @@ impl FileSource {
                 MAX_BUFFER >> 20
             )));
         }
-        // The record does not fit in what is buffered: grow when the buffer
-        // is full of this one record, then read more.
+        Ok(())
+    }
+
+    fn refill(&mut self, needed: usize) -> Result<bool, CaptureError> {
+        let available = self.data().len();
+        let Records::Parser(reader) = &self.records else {
+            return Ok(false);
+        };
+        if reader.reader_exhausted() {
+            if available == 0 {
+                self.finished = true;
+                return Ok(false);
+            }
+            return Err(self.truncated(needed));
+        }
+        self.check_claim(available, needed)?;
+        let Records::Parser(reader) = &mut self.records else {
+            return Ok(false);
+        };
+        // The block does not fit in what is buffered: grow when the buffer
+        // is full of this one block, then read more.
         if available >= self.capacity / 2 || needed > self.capacity.saturating_sub(available) {
             let want = (self.capacity * 2).max(available + needed).min(MAX_BUFFER);
-            if want > self.capacity && self.reader.grow(want) {
+            if want > self.capacity && reader.grow(want) {
                 self.capacity = want;
             }
         }
-        match self.reader.refill() {
+        match reader.refill() {
             Ok(()) => Ok(false),
             Err(PcapError::BufferTooSmall) => {
                 let want = (self.capacity * 2).min(MAX_BUFFER);
-                if want > self.capacity && self.reader.grow(want) {
+                if want > self.capacity && reader.grow(want) {
                     self.capacity = want;
                     Ok(false)
                 } else {
@@ -480,16 +557,14 @@ impl FileSource {
     /// pcap record header's captured length, or a pcapng block's total
     /// length (in the section's byte order, either order tried).
     fn claimed_record_len(&self) -> Option<usize> {
-        let d = self.reader.data();
+        let d = self.data();
         let word = |at: usize| -> Option<[u8; 4]> { d.get(at..at + 4)?.try_into().ok() };
-        match self.format {
-            FileFormat::Pcap => {
-                let w = word(8)?;
-                // The header's byte order is unknown here: take the smaller
-                // reading, so only a length absurd either way is reported.
-                Some((u32::from_le_bytes(w).min(u32::from_be_bytes(w)) as usize).saturating_add(16))
+        match &self.records {
+            Records::Legacy(h, _, _) => {
+                let rh = d.get(..RECORD_HEADER_LEN)?.try_into().ok()?;
+                Some((h.record(rh)[2] as usize).saturating_add(RECORD_HEADER_LEN))
             }
-            FileFormat::PcapNg => {
+            Records::Parser(_) => {
                 let w = word(4)?;
                 Some(u32::from_le_bytes(w).min(u32::from_be_bytes(w)) as usize)
             }
@@ -497,7 +572,7 @@ impl FileSource {
     }
 
     fn truncated(&self, needed: usize) -> CaptureError {
-        let have = self.reader.data().len();
+        let have = self.data().len();
         let what = if needed > 0 {
             format!(
                 "the file ends in the middle of a record ({have} bytes present, at least {needed} more needed); it was probably cut short while being written or copied"
@@ -538,10 +613,6 @@ enum Stop {
 
 enum Classified {
     Frame(Current),
-    /// A legacy pcap file header (its interface is now known).
-    LegacyHeader {
-        big_endian: bool,
-    },
     Other,
     Bad(String),
 }
@@ -559,32 +630,34 @@ fn ts_units_per_sec(if_tsresol: u8) -> Option<u64> {
     }
 }
 
-/// A legacy pcap record's frame: its `data_len` bytes at `start` of the
-/// buffer, its timestamp in the file's units (µs or ns after the second).
-fn legacy_frame(
+/// The legacy pcap record at the start of `data`, when all of it is there:
+/// its frame, and the record's length.
+#[inline(always)]
+fn legacy_record(
+    h: &legacy::Header,
     iface: &Interface,
+    data: &[u8],
     stats: &mut ReadStats,
-    (ts_sec, ts_frac): (u32, u32),
-    start: usize,
-    data_len: usize,
-    orig_len: u32,
-) -> Current {
-    if iface.snaplen > 0 && data_len > iface.snaplen as usize {
+) -> Option<(Current, usize)> {
+    let [ts_sec, ts_frac, caplen, orig_len] = h.record(data.get(..RECORD_HEADER_LEN)?.try_into().ok()?);
+    let len = caplen as usize;
+    let end = len
+        .checked_add(RECORD_HEADER_LEN)
+        .filter(|&e| e <= data.len())?;
+    if iface.snaplen > 0 && caplen > iface.snaplen {
         stats.over_snaplen += 1;
     }
+    // The fraction is in the file's units: µs or ns after the second.
     let frac = i64::from(ts_frac);
-    let nanos = if iface.units_per_sec == 1_000_000_000 {
-        frac
-    } else {
-        frac * 1000
-    };
-    Current {
+    let nanos = if h.nanos { frac } else { frac * 1000 };
+    let c = Current {
         ts: Timestamp::from_secs_nanos(i64::from(ts_sec), nanos),
         linktype: iface.linktype,
-        start,
-        len: data_len,
+        start: RECORD_HEADER_LEN,
+        len,
         orig_len,
-    }
+    };
+    Some((c, end))
 }
 
 /// Position of `data` inside the buffer that starts at `base`.
@@ -601,41 +674,9 @@ fn classify(
     stats: &mut ReadStats,
 ) -> Classified {
     match block {
-        PcapBlockOwned::LegacyHeader(h) => {
-            let nanos = h.is_nanosecond_precision();
-            if nanos {
-                stats.precision = Precision::Nano;
-            }
-            interfaces.clear();
-            interfaces.push(Interface {
-                linktype: h.network.0 as u32,
-                units_per_sec: if nanos { 1_000_000_000 } else { 1_000_000 },
-                offset_secs: 0,
-                snaplen: h.snaplen,
-            });
-            if h.is_modified_format() {
-                // Refused at open; never read its longer records here.
-                return Classified::Other;
-            }
-            Classified::LegacyHeader {
-                big_endian: h.is_bigendian(),
-            }
-        }
-        PcapBlockOwned::Legacy(b) => {
-            let Some(iface) = interfaces.first() else {
-                return Classified::Bad("a packet record before the file header".into());
-            };
-            // (Records wholly in the buffer are read by
-            // `FileSource::legacy_record` before pcap-parser sees them.)
-            Classified::Frame(legacy_frame(
-                iface,
-                stats,
-                (b.ts_sec, b.ts_usec),
-                position(b.data, base),
-                b.data.len(),
-                b.origlen,
-            ))
-        }
+        // A pcapng reader gives none of these (legacy files are read in
+        // `super::legacy`).
+        PcapBlockOwned::LegacyHeader(_) | PcapBlockOwned::Legacy(_) => Classified::Other,
         PcapBlockOwned::NG(block) => match block {
             Block::SectionHeader(_) => {
                 // Interface numbers start again in every section.

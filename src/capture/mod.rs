@@ -5,6 +5,7 @@
 //! time-ordered stream, the way `mergecap` would, without copying packets.
 
 pub mod file;
+mod legacy;
 #[cfg(feature = "live")]
 pub mod filter;
 #[cfg(feature = "live")]
@@ -55,15 +56,10 @@ impl Merge {
     /// the other sources go on.
     pub fn advance(&mut self) -> Result<Option<usize>, (usize, CaptureError)> {
         if let [only] = self.sources.as_mut_slice() {
-            // One file (the usual run): nothing to choose between.
-            if self.to_advance.pop().is_some() {
-                only.advance().map_err(|e| (0, e))?;
-            }
-            if only.current_ts().is_none() {
-                return Ok(None);
-            }
-            self.to_advance.push(0);
-            return Ok(Some(0));
+            // One file (the usual run): nothing to choose between, and
+            // every call moves it on (a finished source stays finished).
+            only.advance().map_err(|e| (0, e))?;
+            return Ok(only.current_ts().map(|_| 0));
         }
         while let Some(i) = self.to_advance.pop() {
             if let Some(s) = self.sources.get_mut(i) {
