@@ -257,20 +257,18 @@ impl FileSource {
                     snaplen: h.snaplen,
                 };
                 let buffer = legacy::Buffer::new(Box::new(input), &[], capacity);
-                (
-                    Records::Legacy(h, iface, buffer),
-                    legacy::HEADER_LEN as u64,
-                )
+                (Records::Legacy(h, iface, buffer), legacy::HEADER_LEN as u64)
             }
             FileFormat::PcapNg => {
                 let chained = FullRead(io::Cursor::new(magic.to_vec()).chain(input));
-                let reader = pcap_parser::create_reader(capacity, chained).map_err(|e| match e {
-                    PcapError::Incomplete(_) | PcapError::Eof | PcapError::UnexpectedEof => {
-                        err(0, "the file ends inside its header".into())
-                    }
-                    PcapError::ReadError => err(0, "read error in the file header".into()),
-                    other => err(0, format!("malformed file header ({other})")),
-                })?;
+                let reader =
+                    pcap_parser::create_reader(capacity, chained).map_err(|e| match e {
+                        PcapError::Incomplete(_) | PcapError::Eof | PcapError::UnexpectedEof => {
+                            err(0, "the file ends inside its header".into())
+                        }
+                        PcapError::ReadError => err(0, "read error in the file header".into()),
+                        other => err(0, format!("malformed file header ({other})")),
+                    })?;
                 (Records::Parser(reader), 0)
             }
         };
@@ -639,7 +637,8 @@ fn legacy_record(
     data: &[u8],
     stats: &mut ReadStats,
 ) -> Option<(Current, usize)> {
-    let [ts_sec, ts_frac, caplen, orig_len] = h.record(data.get(..RECORD_HEADER_LEN)?.try_into().ok()?);
+    let [ts_sec, ts_frac, caplen, orig_len] =
+        h.record(data.get(..RECORD_HEADER_LEN)?.try_into().ok()?);
     let len = caplen as usize;
     let end = len
         .checked_add(RECORD_HEADER_LEN)

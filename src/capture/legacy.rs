@@ -167,7 +167,10 @@ mod tests {
         be[16..20].copy_from_slice(&96u32.to_be_bytes());
         be[20..].copy_from_slice(&113u32.to_be_bytes());
         let h = Header::parse(&be).unwrap();
-        assert_eq!((h.big_endian, h.nanos, h.snaplen, h.linktype), (true, true, 96, 113));
+        assert_eq!(
+            (h.big_endian, h.nanos, h.snaplen, h.linktype),
+            (true, true, 96, 113)
+        );
         let mut rec = [0u8; RECORD_HEADER_LEN];
         rec[8..12].copy_from_slice(&60u32.to_be_bytes());
         assert_eq!(h.record(&rec), [0, 0, 60, 0]);

@@ -5,9 +5,9 @@
 //! time-ordered stream, the way `mergecap` would, without copying packets.
 
 pub mod file;
-mod legacy;
 #[cfg(feature = "live")]
 pub mod filter;
+mod legacy;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod time;

@@ -2,7 +2,7 @@
 
 use crate::findings::evidence;
 
-use super::{finding, who};
+use super::{finding, who, Msg};
 use crate::capture::Timestamp;
 use crate::conn::{Connection, Dir};
 use crate::findings::{secs, Finding, FindingKind, Severity, Thresholds};
@@ -30,12 +30,14 @@ pub(super) fn fin_retransmission(
         FindingKind::FinRetransmission,
         severity,
         fin.last.ts,
-        format!(
-            "{} retransmitted its FIN {retries} time{} ({})",
-            who(c, dir),
-            if retries == 1 { "" } else { "s" },
-            if fin.acked.is_some() { "its ACK was slow or lost" } else { "no ACK ever came back" }
-        ),
+        Msg::new()
+            .who(c, dir)
+            .text(" retransmitted its FIN ")
+            .int(u64::from(retries))
+            .text(if retries == 1 { " time (" } else { " times (" })
+            .text(if fin.acked.is_some() { "its ACK was slow or lost" } else { "no ACK ever came back" })
+            .text(")")
+            .done(),
         evidence!({"by": dir.name(), "fin_seq": fin.seq.0, "first_frame": fin.first.frame,
                "last_frame": fin.last.frame, "retransmissions": retries, "acked": fin.acked.is_some()}),
     ));
@@ -134,14 +136,17 @@ pub(super) fn half_close(c: &Connection, out: &mut Vec<Finding>) {
         FindingKind::HalfClose,
         Severity::Info,
         h.first.ts,
-        format!(
-            "{} kept sending after {} closed its side: {} bytes in {} segment{} (a half-close, RFC 9293 §3.6)",
-            who(c, h.by),
-            c.addr(h.by.other()),
-            h.bytes,
-            h.packets,
-            if h.packets == 1 { "" } else { "s" }
-        ),
+        Msg::new()
+            .who(c, h.by)
+            .text(" kept sending after ")
+            .addr(c.addr(h.by.other()))
+            .text(" closed its side: ")
+            .int(h.bytes)
+            .text(" bytes in ")
+            .int(h.packets)
+            .text(if h.packets == 1 { " segment" } else { " segments" })
+            .text(" (a half-close, RFC 9293 §3.6)")
+            .done(),
         evidence!({"by": h.by.name(), "first_frame": h.first.frame, "bytes": h.bytes, "packets": h.packets}),
     ));
 }

@@ -2,7 +2,7 @@
 
 use crate::findings::evidence;
 
-use super::{finding, who};
+use super::{finding, who, Msg};
 use crate::conn::{Connection, Dir, TcpState, Teardown, Verdict};
 use crate::findings::{Finding, FindingKind, Severity};
 
@@ -32,11 +32,14 @@ pub(super) fn rst_abort(c: &Connection, v: &Verdict, dir: Dir, out: &mut Vec<Fin
         FindingKind::RstAbort,
         Severity::Warning,
         rst.at.ts,
-        format!(
-            "{} aborted the connection to {} with RST{state} (no FIN before it: SO_LINGER 0, a crash, or a closed socket with unread data)",
-            who(c, dir),
-            c.addr(dir.other())
-        ),
+        Msg::new()
+            .who(c, dir)
+            .text(" aborted the connection to ")
+            .addr(c.addr(dir.other()))
+            .text(" with RST")
+            .text(state)
+            .text(" (no FIN before it: SO_LINGER 0, a crash, or a closed socket with unread data)")
+            .done(),
         evidence!({"by": dir.name(), "frame": rst.at.frame, "seq": rst.seq.0, "ack": rst.ack.map(|a| a.0),
                "with_ack": rst.ack.is_some(), "seq_is_next": rst.seq_is_next,
                "state_before": rst.state_before.name(), "payload_len": rst.payload_len}),
