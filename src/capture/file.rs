@@ -1,5 +1,5 @@
 //! Capture files: legacy pcap (both byte orders, µs and ns), read here
-//! ([`super::legacy`]), and pcapng (several sections, several interfaces
+//! (`capture::legacy`), and pcapng (several sections, several interfaces
 //! with their own link types and timestamp resolutions), read as a stream
 //! with `pcap-parser`.
 //!
