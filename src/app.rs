@@ -167,6 +167,7 @@ fn show(args: crate::cli::ShowArgs) -> ExitStatus {
         filter: None,
         write_streams: None,
         threads: 1,
+        exit_after: true,
     };
     let files = [args.file.clone()];
     let (result, watched) = match pipeline::run_watching(&files, cfg, &mut sink, target) {

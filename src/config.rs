@@ -52,6 +52,8 @@ impl Config {
                 count: a.input.count,
                 threads: a.input.threads(),
                 filter: a.input.filter,
+                // `analyze` exits when the run is done.
+                exit_after: true,
                 write_streams: match a.write_streams {
                     Some(dir) => Some(StreamExport {
                         dir,
@@ -331,6 +333,8 @@ impl CheckConfig {
                 threads: a.input.threads(),
                 filter: a.input.filter,
                 write_streams: None,
+                // `check` exits when the run is done.
+                exit_after: true,
             },
             policy: Policy {
                 fail_on,
@@ -415,6 +419,7 @@ impl LiveConfig {
                 filter: None,
                 write_streams: None,
                 threads: 1,
+                exit_after: true,
             },
         })
     }

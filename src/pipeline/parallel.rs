@@ -525,7 +525,7 @@ fn work(cfg: AnalysisConfig, ends: WorkerEnds) -> io::Result<Counters> {
         !judged.is_multiple_of(CAPTURE_END_BATCH) || send(a, CAPTURE_ENDING)
     })?;
     send(&mut a, u64::MAX);
-    Ok(a.counters)
+    Ok(a.into_counters())
 }
 
 /// The calling thread: merges the workers' relays in frame order and
