@@ -387,9 +387,11 @@ impl FileSource {
             let needed = match buffer.data().get(..RECORD_HEADER_LEN) {
                 Some(rh) => {
                     let caplen = rh.try_into().map_or(0, |rh| h.record(rh)[2]);
-                    (caplen as usize).saturating_add(RECORD_HEADER_LEN) - have
+                    (caplen as usize)
+                        .saturating_add(RECORD_HEADER_LEN)
+                        .saturating_sub(have)
                 }
-                None => RECORD_HEADER_LEN - have,
+                None => RECORD_HEADER_LEN.saturating_sub(have),
             };
             if buffer.exhausted() && have == 0 {
                 self.finished = true;
