@@ -1218,6 +1218,10 @@ impl<'s> Analyzer<'s> {
     /// is left for the process's exit to take back.
     fn into_counters(mut self) -> Counters {
         let counters = std::mem::take(&mut self.counters);
+        // A worker's relay goes now either way: it holds the channel the
+        // merge hands spent buffers back on, and while it is open the
+        // merge keeps handing them back instead of freeing them.
+        self.relay = None;
         if self.cfg.exit_after {
             std::mem::forget(self);
         }
