@@ -100,6 +100,17 @@ fn a_pcap_cut_at_every_kind_of_boundary_reads_up_to_the_cut() {
                 let e = &r.errors[0];
                 let start = *ends.iter().filter(|e| **e <= cut).max().unwrap() as u64;
                 assert_eq!(e.offset, Some(start), "cut {cut}: {e}");
+                // And what a user needs to judge the cut: the bytes present
+                // and how many more the record wanted (its header first).
+                let have = cut - start as usize;
+                let end = *ends.iter().filter(|e| **e > cut).min().unwrap();
+                let more = if have < 16 { 16 - have } else { end - cut };
+                assert!(
+                    e.what.contains(&format!(
+                        "({have} bytes present, at least {more} more needed)"
+                    )),
+                    "cut {cut}: {e}"
+                );
                 assert!(e.to_string().contains("cut.pcap"), "{e}");
                 // Everything before the cut was analyzed.
                 let frames = ends.iter().filter(|e| **e <= cut).count() as u64 - 1;

@@ -100,7 +100,6 @@ struct Current {
 /// One capture file read as a stream of frames.
 pub struct FileSource {
     name: String,
-    format: FileFormat,
     records: Records,
     /// File offset of the first byte of [`FileSource::data`].
     consumed: u64,
@@ -116,9 +115,10 @@ pub struct FileSource {
 
 /// Where a file's records are read from.
 enum Records {
-    /// A legacy pcap file: its header, and the buffer its records are
-    /// parsed from here.
-    Legacy(legacy::Header, Interface, legacy::Buffer),
+    /// A legacy pcap file: its header (every record's byte order, time
+    /// unit, link type and snapshot length), and the buffer its records
+    /// are parsed from here.
+    Legacy(legacy::Header, legacy::Buffer),
     /// A pcapng file, through `pcap-parser`.
     Parser(Box<dyn PcapReaderIterator + Send>),
 }
@@ -250,14 +250,8 @@ impl FileSource {
                 if h.nanos {
                     stats.precision = Precision::Nano;
                 }
-                let iface = Interface {
-                    linktype: h.linktype,
-                    units_per_sec: if h.nanos { 1_000_000_000 } else { 1_000_000 },
-                    offset_secs: 0,
-                    snaplen: h.snaplen,
-                };
                 let buffer = legacy::Buffer::new(Box::new(input), &[], capacity);
-                (Records::Legacy(h, iface, buffer), legacy::HEADER_LEN as u64)
+                (Records::Legacy(h, buffer), legacy::HEADER_LEN as u64)
             }
             FileFormat::PcapNg => {
                 let chained = FullRead(io::Cursor::new(magic.to_vec()).chain(input));
@@ -274,7 +268,6 @@ impl FileSource {
         };
         Ok(FileSource {
             name: name.to_string(),
-            format,
             records,
             consumed,
             pending: 0,
@@ -292,7 +285,10 @@ impl FileSource {
     }
 
     pub fn format(&self) -> FileFormat {
-        self.format
+        match self.records {
+            Records::Legacy(..) => FileFormat::Pcap,
+            Records::Parser(_) => FileFormat::PcapNg,
+        }
     }
 
     pub fn stats(&self) -> &ReadStats {
@@ -327,7 +323,7 @@ impl FileSource {
     #[inline]
     fn data(&self) -> &[u8] {
         match &self.records {
-            Records::Legacy(_, _, buffer) => buffer.data(),
+            Records::Legacy(_, buffer) => buffer.data(),
             Records::Parser(reader) => reader.data(),
         }
     }
@@ -348,10 +344,10 @@ impl FileSource {
         let pending = std::mem::take(&mut self.pending);
         self.consumed += pending as u64;
         match &mut self.records {
-            Records::Legacy(h, iface, buffer) => {
+            Records::Legacy(h, buffer) => {
                 buffer.consume(pending);
                 // The usual case, inline: a record wholly in the buffer.
-                if let Some((c, len)) = legacy_record(h, iface, buffer.data(), &mut self.stats) {
+                if let Some((c, len)) = legacy_record(h, buffer.data(), &mut self.stats) {
                     self.pending = len;
                     self.note_frame(c);
                     return Ok(());
@@ -375,10 +371,10 @@ impl FileSource {
     #[inline(never)]
     fn advance_legacy(&mut self) -> Result<(), CaptureError> {
         while !self.finished {
-            let Records::Legacy(h, iface, buffer) = &mut self.records else {
+            let Records::Legacy(h, buffer) = &mut self.records else {
                 break;
             };
-            if let Some((c, len)) = legacy_record(h, iface, buffer.data(), &mut self.stats) {
+            if let Some((c, len)) = legacy_record(h, buffer.data(), &mut self.stats) {
                 self.pending = len;
                 self.note_frame(c);
                 return Ok(());
@@ -407,7 +403,7 @@ impl FileSource {
                 self.finished = true;
                 return Err(self.truncated(needed));
             }
-            let Records::Legacy(_, _, buffer) = &mut self.records else {
+            let Records::Legacy(_, buffer) = &mut self.records else {
                 break;
             };
             // The record does not fit in what is buffered: grow when the
@@ -449,6 +445,9 @@ impl FileSource {
             ..
         } = self
         else {
+            // (Legacy files never come here; were one to, it ends rather
+            // than loops.)
+            self.finished = true;
             return Ok(false);
         };
         let base = reader.data().as_ptr() as usize;
@@ -554,13 +553,14 @@ impl FileSource {
     }
 
     /// The length the record at the start of the buffer says it has: a
-    /// pcap record header's captured length, or a pcapng block's total
-    /// length (in the section's byte order, either order tried).
+    /// pcap record header's captured length (in the file's byte order), or
+    /// a pcapng block's total length (in the section's byte order, which is
+    /// not known here: either order tried, the smaller taken).
     fn claimed_record_len(&self) -> Option<usize> {
         let d = self.data();
         let word = |at: usize| -> Option<[u8; 4]> { d.get(at..at + 4)?.try_into().ok() };
         match &self.records {
-            Records::Legacy(h, _, _) => {
+            Records::Legacy(h, _) => {
                 let rh = d.get(..RECORD_HEADER_LEN)?.try_into().ok()?;
                 Some((h.record(rh)[2] as usize).saturating_add(RECORD_HEADER_LEN))
             }
@@ -635,7 +635,6 @@ fn ts_units_per_sec(if_tsresol: u8) -> Option<u64> {
 #[inline(always)]
 fn legacy_record(
     h: &legacy::Header,
-    iface: &Interface,
     data: &[u8],
     stats: &mut ReadStats,
 ) -> Option<(Current, usize)> {
@@ -645,7 +644,7 @@ fn legacy_record(
     let end = len
         .checked_add(RECORD_HEADER_LEN)
         .filter(|&e| e <= data.len())?;
-    if iface.snaplen > 0 && caplen > iface.snaplen {
+    if h.snaplen > 0 && caplen > h.snaplen {
         stats.over_snaplen += 1;
     }
     // The fraction is in the file's units: µs or ns after the second.
@@ -653,7 +652,7 @@ fn legacy_record(
     let nanos = if h.nanos { frac } else { frac * 1000 };
     let c = Current {
         ts: Timestamp::from_secs_nanos(i64::from(ts_sec), nanos),
-        linktype: iface.linktype,
+        linktype: h.linktype,
         start: RECORD_HEADER_LEN,
         len,
         orig_len,
