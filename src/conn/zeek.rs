@@ -88,8 +88,51 @@ struct Endpoint {
     /// The reassembler: everything below this (relative) was delivered.
     last_reassem: i64,
     trim: i64,
-    blocks: [(i64, i64); MAX_BLOCKS],
-    nblocks: usize,
+    blocks: Blocks,
+}
+
+/// The reassembler's out-of-order blocks (start, end), in arrival order.
+/// Boxed, and only once there is one: most connections never have any,
+/// and every byte of a connection costs cache on the per-packet path.
+#[derive(Debug, Clone, Default)]
+struct Blocks {
+    held: Option<Box<[(i64, i64); MAX_BLOCKS]>>,
+    len: u8,
+}
+
+impl Blocks {
+    fn as_slice(&self) -> &[(i64, i64)] {
+        match &self.held {
+            Some(b) => b.get(..usize::from(self.len)).unwrap_or_default(),
+            None => &[],
+        }
+    }
+
+    /// Remembers a block; false (and nothing kept) when the list is full.
+    fn push(&mut self, block: (i64, i64)) -> bool {
+        let held = self.held.get_or_insert_with(Default::default);
+        match held.get_mut(usize::from(self.len)) {
+            Some(b) => {
+                *b = block;
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forgets the block at `i`, keeping the others' order.
+    fn remove(&mut self, i: usize) {
+        let len = usize::from(self.len);
+        if let Some(held) = self.held.as_mut().filter(|_| i < len) {
+            held.copy_within(i + 1..len, i);
+            self.len -= 1;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
 }
 
 impl Endpoint {
@@ -112,7 +155,7 @@ impl Endpoint {
         self.last = abs;
         self.last_reassem = 1;
         self.trim = 0;
-        self.nblocks = 0;
+        self.blocks.clear();
     }
 
     fn rel(&self, v: u32) -> i64 {
@@ -165,11 +208,10 @@ impl Endpoint {
         if seq <= self.last_reassem {
             self.last_reassem = self.last_reassem.max(upper);
             self.deliver_blocks();
-        } else if self.nblocks < MAX_BLOCKS {
-            if let Some(b) = self.blocks.get_mut(self.nblocks) {
-                *b = (seq, upper);
-                self.nblocks += 1;
-            }
+        } else {
+            // A full list drops the block (Zeek's would grow): the cap
+            // keeps a connection's size fixed.
+            self.blocks.push((seq, upper));
         }
     }
 
@@ -177,14 +219,10 @@ impl Endpoint {
         loop {
             let mut progressed = false;
             let mut i = 0;
-            while i < self.nblocks {
-                let Some(&(s, e)) = self.blocks.get(i) else {
-                    break;
-                };
+            while let Some(&(s, e)) = self.blocks.as_slice().get(i) {
                 if s <= self.last_reassem {
                     self.last_reassem = self.last_reassem.max(e);
-                    self.blocks.copy_within(i + 1..self.nblocks, i);
-                    self.nblocks -= 1;
+                    self.blocks.remove(i);
                     progressed = true;
                 } else {
                     i += 1;
@@ -720,8 +758,8 @@ impl ZeekConn {
             loop {
                 let next = ep
                     .blocks
+                    .as_slice()
                     .iter()
-                    .take(ep.nblocks)
                     .enumerate()
                     .filter(|(_, b)| b.0 < seq)
                     .min_by_key(|(_, b)| b.0)
@@ -731,8 +769,7 @@ impl ZeekConn {
                     gaps += 1;
                 }
                 ep.last_reassem = ep.last_reassem.max(e);
-                ep.blocks.copy_within(n + 1..ep.nblocks, n);
-                ep.nblocks -= 1;
+                ep.blocks.remove(n);
             }
             if seq > ep.last_reassem {
                 gaps += 1;
@@ -787,5 +824,42 @@ mod tests {
         let mut s = Scaled::default();
         let hits: Vec<u32> = (1..=150).filter(|_| s.hit()).collect();
         assert_eq!(hits, vec![1, 10, 100]);
+    }
+
+    /// The reassembler's blocks: kept in arrival order up to the cap,
+    /// removed from the middle without reordering, cleared for reuse.
+    #[test]
+    fn blocks_keep_order_and_cap() {
+        let mut b = Blocks::default();
+        assert!(b.as_slice().is_empty());
+        for i in 0..MAX_BLOCKS as i64 {
+            assert!(b.push((i * 10, i * 10 + 5)));
+        }
+        assert!(!b.push((99, 100)), "a full list keeps nothing more");
+        assert_eq!(b.as_slice(), &[(0, 5), (10, 15), (20, 25), (30, 35)]);
+        b.remove(1);
+        assert_eq!(b.as_slice(), &[(0, 5), (20, 25), (30, 35)]);
+        b.remove(7);
+        assert_eq!(b.as_slice().len(), 3, "an index past the end is ignored");
+        b.clear();
+        assert!(b.as_slice().is_empty());
+        assert!(b.push((1, 2)));
+        assert_eq!(b.as_slice(), &[(1, 2)]);
+    }
+
+    /// Out-of-order data is buffered, then delivered when the hole fills.
+    #[test]
+    fn out_of_order_blocks_are_delivered_when_the_gap_fills() {
+        let mut ep = Endpoint::default();
+        ep.init_start(1000);
+        ep.ack = ep.start;
+        ep.data_sent(1, 100);
+        assert_eq!(ep.last_reassem, 101);
+        ep.data_sent(201, 100);
+        ep.data_sent(301, 50);
+        assert_eq!(ep.blocks.as_slice(), &[(201, 301), (301, 351)]);
+        ep.data_sent(101, 100);
+        assert_eq!(ep.last_reassem, 351);
+        assert!(ep.blocks.as_slice().is_empty());
     }
 }
