@@ -164,10 +164,7 @@ fn benches(c: &mut Criterion) {
             let mut conns: Vec<(FlowKey, Connection)> = Vec::new();
             for (i, (ts, s)) in segs.iter().enumerate() {
                 let (key, side) = FlowKey::of_segment(s);
-                let at = Event {
-                    ts: finscope::capture::Timestamp(*ts),
-                    frame: i as u64,
-                };
+                let at = Event::new(finscope::capture::Timestamp(*ts), i as u64 + 1);
                 match conns.iter_mut().find(|(k, _)| *k == key) {
                     Some((_, c)) => {
                         c.on_segment(side, s, at, true);

@@ -16,6 +16,8 @@ pub mod zeek;
 #[cfg(test)]
 mod tests;
 
+use std::num::NonZeroU64;
+
 use serde::Serialize;
 
 use crate::capture::Timestamp;
@@ -61,10 +63,28 @@ impl Dir {
 
 /// When something was seen: capture time and frame number (1-based, as
 /// Wireshark numbers frames).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// The frame is never 0, so an `Option<Event>` is no larger than an
+/// `Event` (a connection holds about ten of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Event {
     pub ts: Timestamp,
-    pub frame: u64,
+    frame: NonZeroU64,
+}
+
+impl Event {
+    /// `frame` 0 (no frame yet) is taken as frame 1.
+    pub fn new(ts: Timestamp, frame: u64) -> Event {
+        Event {
+            ts,
+            frame: NonZeroU64::new(frame).unwrap_or(NonZeroU64::MIN),
+        }
+    }
+
+    /// The frame's number (1 for the first frame of the run).
+    pub fn frame(&self) -> u64 {
+        self.frame.get()
+    }
 }
 
 /// Whether Zeek makes the receiver of a connection's first packet its

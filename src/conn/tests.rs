@@ -50,15 +50,8 @@ impl Fixture {
         self.t += 10_000_000; // 10 ms apart
         self.frame += 1;
         let (side, s) = seg(from, flags, seq, ack, len);
-        self.c.on_segment(
-            side,
-            &s,
-            Event {
-                ts: Timestamp(self.t),
-                frame: self.frame,
-            },
-            true,
-        );
+        self.c
+            .on_segment(side, &s, Event::new(Timestamp(self.t), self.frame), true);
         self
     }
 
@@ -81,10 +74,7 @@ const RA: TcpFlags = TcpFlags::RST.union(TcpFlags::ACK);
 fn syn_sent() -> Fixture {
     let (side, s) = seg(Dir::Client, S, C_ISN, 0, 0);
     let (key, _) = FlowKey::of(addr(CLIENT), addr(SERVER));
-    let at = Event {
-        ts: Timestamp(0),
-        frame: 1,
-    };
+    let at = Event::new(Timestamp(0), 1);
     let mut c = Connection::new(1, key, side, &s, at);
     c.on_segment(side, &s, at, true);
     Fixture { c, t: 0, frame: 1 }
@@ -226,38 +216,14 @@ fn retransmission_is_counted_and_duplicate_is_not() {
     let mut f = exchanged();
     // The same packet again within microseconds: a duplicate.
     let (side, s) = seg(Dir::Client, PA, C_ISN + 101, S_ISN + 101, 50);
-    f.c.on_segment(
-        side,
-        &s,
-        Event {
-            ts: Timestamp(f.t + 1_000_000),
-            frame: 90,
-        },
-        true,
-    );
-    f.c.on_segment(
-        side,
-        &s,
-        Event {
-            ts: Timestamp(f.t + 1_000_050),
-            frame: 91,
-        },
-        true,
-    );
+    f.c.on_segment(side, &s, Event::new(Timestamp(f.t + 1_000_000), 90), true);
+    f.c.on_segment(side, &s, Event::new(Timestamp(f.t + 1_000_050), 91), true);
     assert_eq!(f.c.ep[0].duplicates, 1);
     assert_eq!(f.c.ep[0].stream.retransmitted_bytes, 0);
     // The same bytes 300 ms later with a new IP ID: a retransmission.
     let (side, mut s) = seg(Dir::Client, PA, C_ISN + 101, S_ISN + 101, 50);
     s.ip_id = Some(7);
-    f.c.on_segment(
-        side,
-        &s,
-        Event {
-            ts: Timestamp(f.t + 300_000_000),
-            frame: 92,
-        },
-        true,
-    );
+    f.c.on_segment(side, &s, Event::new(Timestamp(f.t + 300_000_000), 92), true);
     assert_eq!(f.c.ep[0].stream.retransmitted_bytes, 50);
     assert_eq!(f.c.ep[0].stream.unique_bytes, 150);
 }

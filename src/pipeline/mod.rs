@@ -724,10 +724,7 @@ impl<'s> Analyzer<'s> {
             captured_all,
         } = *d;
         self.counters.tcp_packets += 1;
-        let at = Event {
-            ts: pkt_ts,
-            frame: self.clock.frame,
-        };
+        let at = Event::new(pkt_ts, self.clock.frame);
         // What the packet's connection, if any, makes of it: one look.
         enum Fate {
             Ours,
@@ -882,7 +879,7 @@ impl<'s> Analyzer<'s> {
         // first packet, and known to whichever thread tracks it.
         self.counters.connections += 1;
         let id = self.table.insert_with(key, hash, List::Open, at.ts.0, || {
-            let mut conn = Connection::new(at.frame, key, side, seg, at);
+            let mut conn = Connection::new(at.frame(), key, side, seg, at);
             conn.half_open = half_open;
             conn.prior = prior.map(Box::new);
             conn

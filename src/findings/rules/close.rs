@@ -38,8 +38,8 @@ pub(super) fn fin_retransmission(
             .text(if fin.acked.is_some() { "its ACK was slow or lost" } else { "no ACK ever came back" })
             .text(")")
             .done(),
-        evidence!({"by": dir.name(), "fin_seq": fin.seq.0, "first_frame": fin.first.frame,
-               "last_frame": fin.last.frame, "retransmissions": retries, "acked": fin.acked.is_some()}),
+        evidence!({"by": dir.name(), "fin_seq": fin.seq.0, "first_frame": fin.first.frame(),
+               "last_frame": fin.last.frame(), "retransmissions": retries, "acked": fin.acked.is_some()}),
     ));
 }
 
@@ -88,7 +88,7 @@ pub(super) fn fin_unacked(
             if retries == 1 { "" } else { "s" },
             secs(waited)
         ),
-        evidence!({"by": dir.name(), "fin_seq": fin.seq.0, "first_frame": fin.first.frame,
+        evidence!({"by": dir.name(), "fin_seq": fin.seq.0, "first_frame": fin.first.frame(),
                "retransmissions": retries, "observed_s": waited as f64 / 1e9}),
     ));
 }
@@ -122,8 +122,8 @@ pub(super) fn close_wait_stall(
             secs(quiet),
             c.addr(dir.other())
         ),
-        evidence!({"by": dir.name(), "peer_fin_acked_frame": w.since.frame, "quiet_s": quiet as f64 / 1e9,
-               "closed_frame": w.ended.map(|e| e.frame)}),
+        evidence!({"by": dir.name(), "peer_fin_acked_frame": w.since.frame(), "quiet_s": quiet as f64 / 1e9,
+               "closed_frame": w.ended.map(|e| e.frame())}),
     ));
 }
 
@@ -147,7 +147,7 @@ pub(super) fn half_close(c: &Connection, out: &mut Vec<Finding>) {
             .text(if h.packets == 1 { " segment" } else { " segments" })
             .text(" (a half-close, RFC 9293 §3.6)")
             .done(),
-        evidence!({"by": h.by.name(), "first_frame": h.first.frame, "bytes": h.bytes, "packets": h.packets}),
+        evidence!({"by": h.by.name(), "first_frame": h.first.frame(), "bytes": h.bytes, "packets": h.packets}),
     ));
 }
 
@@ -169,7 +169,7 @@ pub(super) fn data_after_fin(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
             a.1,
             fin.seq.0
         ),
-        evidence!({"by": dir.name(), "frame": a.0.frame, "bytes": a.1, "fin_seq": fin.seq.0}),
+        evidence!({"by": dir.name(), "frame": a.0.frame(), "bytes": a.1, "fin_seq": fin.seq.0}),
     ));
 }
 

@@ -29,7 +29,7 @@ pub(super) fn midstream(c: &Connection, out: &mut Vec<Finding>) {
             "{} ↔ {} was already open when the capture started (no SYN seen){how}",
             c.client, c.server
         ),
-        evidence!({"first_frame": c.first_seen.frame, "role_inferred": c.role_inferred}),
+        evidence!({"first_frame": c.first_seen.frame(), "role_inferred": c.role_inferred}),
     ));
 }
 
@@ -46,7 +46,7 @@ pub(super) fn refused(c: &Connection, v: &Verdict, out: &mut Vec<Finding>) {
         Severity::Info,
         rst.at.ts,
         format!("{} refused the connection from {}: SYN answered by RST (nothing listening, or a firewall)", c.server, c.client),
-        evidence!({"syn_frame": syn.frame, "rst_frame": rst.at.frame, "syns": c.ep[0].syn_count,
+        evidence!({"syn_frame": syn.frame(), "rst_frame": rst.at.frame(), "syns": c.ep[0].syn_count,
                "rst_ack": rst.ack.map(|a| a.0)}),
     ));
 }
@@ -75,7 +75,7 @@ pub(super) fn no_answer(c: &Connection, v: &Verdict, now: Timestamp, out: &mut V
             c.server,
             secs(waited)
         ),
-        evidence!({"first_syn_frame": syn.frame, "syns": syns, "retransmissions": syns.saturating_sub(1),
+        evidence!({"first_syn_frame": syn.frame(), "syns": syns, "retransmissions": syns.saturating_sub(1),
                "observed_s": waited as f64 / 1e9}),
     ));
 }

@@ -40,7 +40,7 @@ pub(super) fn rst_abort(c: &Connection, v: &Verdict, dir: Dir, out: &mut Vec<Fin
             .text(state)
             .text(" (no FIN before it: SO_LINGER 0, a crash, or a closed socket with unread data)")
             .done(),
-        evidence!({"by": dir.name(), "frame": rst.at.frame, "seq": rst.seq.0, "ack": rst.ack.map(|a| a.0),
+        evidence!({"by": dir.name(), "frame": rst.at.frame(), "seq": rst.seq.0, "ack": rst.ack.map(|a| a.0),
                "with_ack": rst.ack.is_some(), "seq_is_next": rst.seq_is_next,
                "state_before": rst.state_before.name(), "payload_len": rst.payload_len}),
     ));
@@ -65,7 +65,7 @@ pub(super) fn rst_after_fin(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
         Severity::Info,
         rst.at.ts,
         format!("{} sent RST after its own FIN{late}", who(c, dir)),
-        evidence!({"by": dir.name(), "fin_frame": fin.first.frame, "rst_frame": rst.at.frame,
+        evidence!({"by": dir.name(), "fin_frame": fin.first.frame(), "rst_frame": rst.at.frame(),
                "answers_late_data": rst.after_peer_data, "seq": rst.seq.0}),
     ));
 }
@@ -102,8 +102,8 @@ pub(super) fn rst_suspected_injection(c: &Connection, dir: Dir, out: &mut Vec<Fi
         Severity::Warning,
         rst.at.ts,
         format!("the RST from {} looks injected: {}", who(c, dir), why.join(", and ")),
-        evidence!({"by": dir.name(), "rst_frame": rst.at.frame, "rst_ttl": rst.ttl, "usual_ttl": usual,
-               "segments_after": after.map(|a| a.1), "first_after_frame": after.map(|a| a.0.frame)}),
+        evidence!({"by": dir.name(), "rst_frame": rst.at.frame(), "rst_ttl": rst.ttl, "usual_ttl": usual,
+               "segments_after": after.map(|a| a.1), "first_after_frame": after.map(|a| a.0.frame())}),
     ));
 }
 
@@ -149,7 +149,7 @@ pub(super) fn rst_discards_data(c: &Connection, dir: Dir, out: &mut Vec<Finding>
             "the RST from {} discarded data in flight: {what}",
             who(c, dir)
         ),
-        evidence!({"by": dir.name(), "rst_frame": rst.at.frame, "unacked_bytes": unacked,
+        evidence!({"by": dir.name(), "rst_frame": rst.at.frame(), "unacked_bytes": unacked,
                "rst_payload": rst.payload_len, "rtt_s": rtt as f64 / 1e9}),
     ));
 }

@@ -29,8 +29,8 @@ pub(super) fn final_ack_lost(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
             fin.after_ack,
             if fin.after_ack == 1 { "" } else { "s" }
         ),
-        evidence!({"holder": holder.name(), "final_ack_frame": acked.frame, "fin_frame": fin.first.frame,
-               "retransmitted_after_ack": fin.after_ack, "first_retransmission_frame": again.frame}),
+        evidence!({"holder": holder.name(), "final_ack_frame": acked.frame(), "fin_frame": fin.first.frame(),
+               "retransmitted_after_ack": fin.after_ack, "first_retransmission_frame": again.frame()}),
     ));
 }
 
@@ -79,7 +79,7 @@ pub(super) fn last_ack_reset(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
             who(c, dir),
             c.addr(dir.other())
         ),
-        evidence!({"by": dir.name(), "rst_frame": rst.at.frame, "with_ack": rst.ack.is_some()}),
+        evidence!({"by": dir.name(), "rst_frame": rst.at.frame(), "with_ack": rst.ack.is_some()}),
     ));
 }
 
@@ -144,7 +144,7 @@ fn push_assassination(
             "a RST from {by} at exactly the expected sequence number reached {holder} {} into its TIME-WAIT and ended it early (RFC 1337 hazard)",
             secs(into)
         ),
-        evidence!({"rst_frame": at.frame, "holder": holder.to_string(), "time_wait_connection": old,
+        evidence!({"rst_frame": at.frame(), "holder": holder.to_string(), "time_wait_connection": old,
                "into_time_wait_s": into as f64 / 1e9}),
     ));
 }
@@ -177,7 +177,7 @@ pub(super) fn prior_generation(c: &Connection, out: &mut Vec<Finding>) {
                 ),
                 evidence!({"time_wait_connection": p.id, "holder": p.holder_addr.to_string(),
                        "outcome": p.outcome.map(|(o, _)| match o { ReuseOutcome::Accepted => "accepted", ReuseOutcome::Rejected => "rejected" }),
-                       "rfc6191_allowed": allowed, "judged_by": how, "syn_frame": p.syn_at.frame,
+                       "rfc6191_allowed": allowed, "judged_by": how, "syn_frame": p.syn_at.frame(),
                        "into_time_wait_s": into as f64 / 1e9, "syn_isn": p.syn_isn.0,
                        "holder_rcv_nxt": p.rcv_nxt.map(|n| n.0), "syn_tsval": p.syn_tsval, "last_tsval": p.last_tsval}),
             ));
