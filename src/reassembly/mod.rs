@@ -30,6 +30,8 @@ pub struct DataOutcome {
     pub gap_before: u32,
 }
 
+type Holes = [(SeqNumber, SeqNumber); MAX_HOLES];
+
 /// The sequence space of one direction.
 #[derive(Debug, Clone, Default)]
 pub struct Stream {
@@ -38,7 +40,10 @@ pub struct Stream {
     base: Option<SeqNumber>,
     /// One past the highest data byte seen.
     high: SeqNumber,
-    holes: [(SeqNumber, SeqNumber); MAX_HOLES],
+    /// The open holes, lowest first; boxed, and only once there is one:
+    /// most streams never have any, and every byte of a connection costs
+    /// cache on the per-packet path.
+    holes: Option<Box<Holes>>,
     nholes: u8,
     /// Unique payload bytes.
     pub unique_bytes: u64,
@@ -81,7 +86,11 @@ impl Stream {
 
     /// Number of holes currently open below the high mark.
     pub fn holes(&self) -> impl Iterator<Item = (SeqNumber, SeqNumber)> + '_ {
-        self.holes.iter().take(self.nholes as usize).copied()
+        self.holes
+            .iter()
+            .flat_map(|h| h.iter())
+            .take(self.nholes as usize)
+            .copied()
     }
 
     /// Records payload `[seq, seq + len)`.
@@ -135,14 +144,15 @@ impl Stream {
     }
 
     fn add_hole(&mut self, from: SeqNumber, to: SeqNumber) {
+        let holes = self.holes.get_or_insert_with(Default::default);
         if self.nholes as usize == MAX_HOLES {
             // Give up the lowest hole: its bytes, if they ever come, will be
             // counted as retransmitted.
-            self.holes.copy_within(1.., 0);
+            holes.copy_within(1.., 0);
             self.nholes -= 1;
             self.holes_dropped += 1;
         }
-        if let Some(h) = self.holes.get_mut(self.nholes as usize) {
+        if let Some(h) = holes.get_mut(self.nholes as usize) {
             *h = (from, to);
             self.nholes += 1;
         }
@@ -150,10 +160,13 @@ impl Stream {
 
     /// Removes `[from, to)` from the holes; returns how many bytes it filled.
     fn fill(&mut self, from: SeqNumber, to: SeqNumber) -> u32 {
+        let Some(holes) = self.holes.as_deref_mut() else {
+            return 0;
+        };
         let mut filled = 0;
         let mut i = 0;
         while i < self.nholes as usize {
-            let Some(&(hs, he)) = self.holes.get(i) else {
+            let Some(&(hs, he)) = holes.get(i) else {
                 break;
             };
             let lo = hs.max_seq(from);
@@ -167,15 +180,15 @@ impl Stream {
             let right = hi.lt(he).then_some((hi, he));
             match (left, right) {
                 (Some(l), Some(r)) => {
-                    if let Some(h) = self.holes.get_mut(i) {
+                    if let Some(h) = holes.get_mut(i) {
                         *h = l;
                     }
                     // Splitting needs one more slot; without one, keep the
                     // left part only and count the right as given up.
                     if (self.nholes as usize) < MAX_HOLES {
                         let n = self.nholes as usize;
-                        self.holes.copy_within(i + 1..n, i + 2);
-                        if let Some(h) = self.holes.get_mut(i + 1) {
+                        holes.copy_within(i + 1..n, i + 2);
+                        if let Some(h) = holes.get_mut(i + 1) {
                             *h = r;
                         }
                         self.nholes += 1;
@@ -186,14 +199,14 @@ impl Stream {
                     i += 1;
                 }
                 (Some(part), None) | (None, Some(part)) => {
-                    if let Some(h) = self.holes.get_mut(i) {
+                    if let Some(h) = holes.get_mut(i) {
                         *h = part;
                     }
                     i += 1;
                 }
                 (None, None) => {
                     let n = self.nholes as usize;
-                    self.holes.copy_within(i + 1..n, i);
+                    holes.copy_within(i + 1..n, i);
                     self.nholes -= 1;
                 }
             }
