@@ -22,9 +22,9 @@ use crate::reassembly::{ByteStream, SeqNumber};
 use crate::report::{ConnRecord, Sink, Summary};
 use std::collections::HashMap;
 
-/// How much of a connection's slot [`Analyzer::prefetch`] brings in: the
-/// parts of its state a segment touches (both endpoints and Zeek's
-/// endpoint machines), a few cache lines.
+/// How much of a connection's slot [`Analyzer::prefetch`] brings in: all
+/// of it (a segment touches both endpoints, Zeek's endpoint machines and
+/// the slot's header, spread over the slot; the slot is about 1.2 KB).
 const PREFETCH_BYTES: usize = 1536;
 
 /// How many packets the file loop prepares ahead of the one it processes,

@@ -54,7 +54,7 @@ pub fn default_threads() -> usize {
 const HAND_OVER_EVERY: u64 = 8192;
 
 /// Connections a worker hands over at a time at the capture's end (each
-/// is a kilobyte and a half, and the channel counts batches).
+/// is over a kilobyte, and the channel counts batches).
 const CAPTURE_END_BATCH: u64 = 512;
 
 /// The `through` of a worker's batches of connections judged at the
