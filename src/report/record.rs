@@ -149,7 +149,7 @@ impl ConnRecord<'_> {
     /// connections it was the largest cost in the program.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         let mut ints = itoa::Buffer::new();
-        let mut int = |out: &mut Vec<u8>, v: u64| out.extend_from_slice(ints.format(v).as_bytes());
+        let mut int = |out: &mut Vec<u8>, v: u64| crate::digits::push_u64(out, v, &mut ints);
         let lit = |out: &mut Vec<u8>, s: &str| {
             out.push(b'"');
             out.extend_from_slice(s.as_bytes());
