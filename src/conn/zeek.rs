@@ -94,27 +94,32 @@ struct Endpoint {
 /// The reassembler's out-of-order blocks (start, end), in arrival order.
 /// Boxed, and only once there is one: most connections never have any,
 /// and every byte of a connection costs cache on the per-packet path.
+/// (Their count lives in the box too: inline, a count would pad the
+/// pointer to 16 bytes.)
 #[derive(Debug, Clone, Default)]
-struct Blocks {
-    held: Option<Box<[(i64, i64); MAX_BLOCKS]>>,
+struct Blocks(Option<Box<HeldBlocks>>);
+
+#[derive(Debug, Clone, Default)]
+struct HeldBlocks {
     len: u8,
+    blocks: [(i64, i64); MAX_BLOCKS],
 }
 
 impl Blocks {
     fn as_slice(&self) -> &[(i64, i64)] {
-        match &self.held {
-            Some(b) => b.get(..usize::from(self.len)).unwrap_or_default(),
+        match &self.0 {
+            Some(b) => b.blocks.get(..usize::from(b.len)).unwrap_or_default(),
             None => &[],
         }
     }
 
     /// Remembers a block; false (and nothing kept) when the list is full.
     fn push(&mut self, block: (i64, i64)) -> bool {
-        let held = self.held.get_or_insert_with(Default::default);
-        match held.get_mut(usize::from(self.len)) {
+        let held = self.0.get_or_insert_with(Default::default);
+        match held.blocks.get_mut(usize::from(held.len)) {
             Some(b) => {
                 *b = block;
-                self.len += 1;
+                held.len += 1;
                 true
             }
             None => false,
@@ -123,15 +128,17 @@ impl Blocks {
 
     /// Forgets the block at `i`, keeping the others' order.
     fn remove(&mut self, i: usize) {
-        let len = usize::from(self.len);
-        if let Some(held) = self.held.as_mut().filter(|_| i < len) {
-            held.copy_within(i + 1..len, i);
-            self.len -= 1;
+        if let Some(held) = self.0.as_mut().filter(|h| i < usize::from(h.len)) {
+            let len = usize::from(held.len);
+            held.blocks.copy_within(i + 1..len, i);
+            held.len -= 1;
         }
     }
 
     fn clear(&mut self) {
-        self.len = 0;
+        if let Some(held) = self.0.as_mut() {
+            held.len = 0;
+        }
     }
 }
 
@@ -242,7 +249,7 @@ pub struct ZeekConn {
     ep: [Endpoint; 2],
     hist_seen: u32,
     history: [u8; HISTORY_CAP],
-    history_len: usize,
+    history_len: u8,
     is_partial: bool,
     first_packet_seen: [bool; 2],
     /// Zeek swapped originator and responder (history starts with `^`).
@@ -251,8 +258,12 @@ pub struct ZeekConn {
     /// originator's SYN), in ns since the epoch.
     attempt_deadline: Option<i64>,
     /// Rows Zeek would have logged for this connection before the current
-    /// one (its timers split what finscope keeps as one connection).
-    pub earlier: Vec<ZeekRow>,
+    /// one (its timers split what finscope keeps as one connection); boxed,
+    /// as nearly every connection has none.
+    // The box costs an allocation once, and keeps 8 bytes in every
+    // connection where a bare Vec would keep 24.
+    #[allow(clippy::box_collection)]
+    earlier: Option<Box<Vec<ZeekRow>>>,
 }
 
 /// One `conn.log` row.
@@ -280,7 +291,7 @@ impl ZeekConn {
             first_packet_seen: [false; 2],
             flipped: false,
             attempt_deadline: None,
-            earlier: Vec::new(),
+            earlier: None,
         };
         if flip {
             z.flipped = true;
@@ -306,18 +317,25 @@ impl ZeekConn {
             history: self.history().to_string(),
             orig,
         };
-        let mut earlier = std::mem::take(&mut self.earlier);
+        let mut earlier = self.earlier.take().unwrap_or_default();
         earlier.push(row);
         *self = ZeekConn::new(flip);
-        self.earlier = earlier;
+        self.earlier = Some(earlier);
+    }
+
+    /// Rows Zeek would have logged for this connection before the current
+    /// one (its timers split what finscope keeps as one connection).
+    pub fn earlier(&self) -> &[ZeekRow] {
+        self.earlier.as_deref().map_or(&[], Vec::as_slice)
     }
 
     pub fn history(&self) -> &str {
-        std::str::from_utf8(self.history.get(..self.history_len).unwrap_or_default()).unwrap_or("")
+        let len = usize::from(self.history_len);
+        std::str::from_utf8(self.history.get(..len).unwrap_or_default()).unwrap_or("")
     }
 
     fn add_history(&mut self, c: u8) {
-        if let Some(slot) = self.history.get_mut(self.history_len) {
+        if let Some(slot) = self.history.get_mut(usize::from(self.history_len)) {
             *slot = c;
             self.history_len += 1;
         }

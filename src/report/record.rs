@@ -116,7 +116,7 @@ impl<'a> ConnRecord<'a> {
                 } else {
                     c.server
                 }),
-                earlier: &c.zeek.earlier,
+                earlier: c.zeek.earlier(),
             },
             packets: per(&|d| c.endpoint(d).packets),
             bytes: per(&|d| c.endpoint(d).stream.unique_bytes),
