@@ -36,8 +36,11 @@ type Holes = [(SeqNumber, SeqNumber); MAX_HOLES];
 #[derive(Debug, Clone, Default)]
 pub struct Stream {
     /// Sequence number of the first data byte (ISN + 1, or the first
-    /// segment's sequence number for a connection seen midstream).
-    base: Option<SeqNumber>,
+    /// segment's sequence number for a connection seen midstream), once
+    /// `started` (a flag beside the small fields, where an `Option` would
+    /// pad every stream by 8 bytes).
+    base: SeqNumber,
+    started: bool,
     /// One past the highest data byte seen.
     high: SeqNumber,
     /// The open holes, lowest first; boxed, and only once there is one:
@@ -49,39 +52,45 @@ pub struct Stream {
     pub unique_bytes: u64,
     /// Payload bytes seen more than once.
     pub retransmitted_bytes: u64,
-    /// Holes given up because the list was full.
-    pub holes_dropped: u64,
+    /// Holes given up because the list was full (saturating).
+    pub holes_dropped: u32,
 }
 
 impl Stream {
     /// Starts the sequence space at `first_data_seq` (ISN + 1 after a SYN).
     pub fn init(&mut self, first_data_seq: SeqNumber) {
-        if self.base.is_none() {
-            self.base = Some(first_data_seq);
+        if !self.started {
+            self.set_base(first_data_seq);
             self.high = first_data_seq;
         }
+    }
+
+    fn set_base(&mut self, first_data_seq: SeqNumber) {
+        self.base = first_data_seq;
+        self.started = true;
     }
 
     /// Restarts the sequence space (a new SYN with another ISN).
     pub fn reset(&mut self, first_data_seq: SeqNumber) {
         *self = Stream {
-            base: Some(first_data_seq),
+            base: first_data_seq,
+            started: true,
             high: first_data_seq,
             ..Stream::default()
         };
     }
 
     pub fn is_started(&self) -> bool {
-        self.base.is_some()
+        self.started
     }
 
     /// One past the highest data byte seen.
     pub fn high(&self) -> Option<SeqNumber> {
-        self.base.map(|_| self.high)
+        self.started.then_some(self.high)
     }
 
     pub fn base(&self) -> Option<SeqNumber> {
-        self.base
+        self.started.then_some(self.base)
     }
 
     /// Number of holes currently open below the high mark.
@@ -100,14 +109,14 @@ impl Stream {
             return out;
         }
         let end = seq + len;
-        if self.base.is_none() {
-            self.base = Some(seq);
+        if !self.started {
+            self.set_base(seq);
             self.high = seq;
         }
         // Bytes before the start of the sequence space (a midstream
         // connection's earlier data arriving late) are new but untracked.
         let mut start = seq;
-        if let Some(base) = self.base {
+        if let Some(base) = self.base() {
             if seq.lt(base) {
                 let before = base.distance_from(seq).min(len);
                 out.new += before;
@@ -150,7 +159,7 @@ impl Stream {
             // counted as retransmitted.
             holes.copy_within(1.., 0);
             self.nholes -= 1;
-            self.holes_dropped += 1;
+            self.holes_dropped = self.holes_dropped.saturating_add(1);
         }
         if let Some(h) = holes.get_mut(self.nholes as usize) {
             *h = (from, to);
@@ -194,7 +203,7 @@ impl Stream {
                         self.nholes += 1;
                         i += 1;
                     } else {
-                        self.holes_dropped += 1;
+                        self.holes_dropped = self.holes_dropped.saturating_add(1);
                     }
                     i += 1;
                 }
@@ -217,7 +226,7 @@ impl Stream {
     /// Bytes below `acked` (the peer's highest acknowledgment, limited to
     /// data: SYN and FIN octets excluded by the caller) that were never seen.
     pub fn missed_below(&self, acked: SeqNumber) -> u64 {
-        let Some(base) = self.base else { return 0 };
+        let Some(base) = self.base() else { return 0 };
         if !base.lt(acked) {
             return 0;
         }
