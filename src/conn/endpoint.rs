@@ -77,9 +77,6 @@ pub struct Endpoint {
     /// The highest acknowledgment it sent.
     pub max_ack: Option<SeqNumber>,
     pub fin: Option<Fin>,
-    /// Boxed: most connections never see one, and every byte of a
-    /// connection's state costs cache on the per-packet path.
-    pub rst: Option<Box<Rst>>,
     pub rst_count: u32,
     /// The last segment that carried bytes never seen before.
     pub last_new_data: Option<Event>,
@@ -88,13 +85,56 @@ pub struct Endpoint {
     pub ttl: Option<u8>,
     /// The last TCP timestamp (TSval) it sent.
     pub last_tsval: Option<u32>,
-    /// Payload at or beyond its own FIN (first time, and bytes).
-    pub data_after_fin: Option<Box<(Event, u64)>>,
-    /// Ordinary segments it sent after its own accepted RST (first, count).
-    pub after_rst: Option<Box<(Event, u32)>>,
-    /// When it advertised a zero window, and how long the peer was stuck.
-    pub zero_window: Option<Box<ZeroWindow>>,
+    /// What most endpoints never do (see [`Rare`]): boxed together, and
+    /// only once one happens, as every byte of a connection's state costs
+    /// cache on the per-packet path.
+    rare: Option<Box<Rare>>,
     pub(super) last_packet: Option<(Fingerprint, Timestamp)>,
+}
+
+/// The parts of an endpoint's story most endpoints never have.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Rare {
+    /// Its first RST.
+    pub(super) rst: Option<Rst>,
+    /// Payload at or beyond its own FIN (first time, and bytes).
+    pub(super) data_after_fin: Option<(Event, u64)>,
+    /// Ordinary segments it sent after its own accepted RST (first, count).
+    pub(super) after_rst: Option<(Event, u32)>,
+    /// When it advertised a zero window, and how long the peer was stuck.
+    pub(super) zero_window: Option<ZeroWindow>,
+}
+
+impl Endpoint {
+    /// Its first RST.
+    pub fn rst(&self) -> Option<&Rst> {
+        self.rare.as_deref()?.rst.as_ref()
+    }
+
+    /// Payload at or beyond its own FIN (first time, and bytes).
+    pub fn data_after_fin(&self) -> Option<&(Event, u64)> {
+        self.rare.as_deref()?.data_after_fin.as_ref()
+    }
+
+    /// Ordinary segments it sent after its own accepted RST (first, count).
+    pub fn after_rst(&self) -> Option<&(Event, u32)> {
+        self.rare.as_deref()?.after_rst.as_ref()
+    }
+
+    /// When it advertised a zero window, and how long the peer was stuck.
+    pub fn zero_window(&self) -> Option<&ZeroWindow> {
+        self.rare.as_deref()?.zero_window.as_ref()
+    }
+
+    /// The rare parts, boxed on first use.
+    pub(super) fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Default::default)
+    }
+
+    /// The rare parts, if any has happened.
+    pub(super) fn rare_if_any(&mut self) -> Option<&mut Rare> {
+        self.rare.as_deref_mut()
+    }
 }
 
 /// An endpoint advertising a zero window (RFC 9293 §3.8.6.1): the peer may

@@ -274,7 +274,7 @@ impl Connection {
         let closed = self
             .ep
             .iter()
-            .any(|e| e.fin.is_some() || e.rst.as_deref().is_some_and(|r| r.accepted));
+            .any(|e| e.fin.is_some() || e.rst().is_some_and(|r| r.accepted));
         closed || dir == Dir::Server || self.ep[0].isn != Some(SeqNumber(seg.seq))
     }
 
@@ -286,9 +286,7 @@ impl Connection {
     /// A RST was accepted: the connection ended (or its TIME-WAIT did) by
     /// reset.
     pub fn was_reset(&self) -> bool {
-        self.ep
-            .iter()
-            .any(|e| e.rst.as_deref().is_some_and(|r| r.accepted))
+        self.ep.iter().any(|e| e.rst().is_some_and(|r| r.accepted))
     }
 
     /// Recomputes `finished` after a FIN was acked or a RST accepted.
@@ -297,11 +295,7 @@ impl Connection {
             .ep
             .iter()
             .all(|e| e.fin.is_some_and(|f| f.acked.is_some()));
-        self.finished = fins
-            || self
-                .ep
-                .iter()
-                .any(|e| e.rst.as_deref().is_some_and(|r| r.accepted));
+        self.finished = fins || self.ep.iter().any(|e| e.rst().is_some_and(|r| r.accepted));
     }
 
     fn set_state(&mut self, dir: Dir, to: TcpState) {
@@ -389,8 +383,8 @@ impl Connection {
         }
         // Anything but another RST after its own accepted RST: a real stack
         // has forgotten the connection (taxonomy: suspected injection).
-        if !seg.flags.rst() && e.rst.as_deref().is_some_and(|r| r.accepted) {
-            let a = e.after_rst.get_or_insert_with(|| Box::new((at, 0)));
+        if !seg.flags.rst() && e.rst().is_some_and(|r| r.accepted) {
+            let a = e.rare_mut().after_rst.get_or_insert((at, 0));
             a.1 += 1;
         }
         if self.zero_window_seen || (seg.window == 0 && !seg.flags.rst() && !seg.flags.syn()) {
@@ -441,7 +435,8 @@ impl Connection {
     /// peer's.
     fn track_window(&mut self, dir: Dir, seg: &Segment<'_>, at: Event) {
         let (d, p) = (dir.index(), dir.other().index());
-        if let Some(z) = self.ep[p].zero_window.as_deref_mut() {
+        let peer = self.ep[p].rare_if_any();
+        if let Some(z) = peer.and_then(|r| r.zero_window.as_mut()) {
             if z.since.is_some() {
                 z.probes += 1;
             }
@@ -451,16 +446,14 @@ impl Connection {
         }
         let e = &mut self.ep[d];
         if seg.window == 0 {
-            let z = e.zero_window.get_or_insert_with(|| {
-                Box::new(ZeroWindow {
-                    since: None,
-                    longest: 0,
-                    longest_from: at.ts,
-                    probes: 0,
-                })
+            let z = e.rare_mut().zero_window.get_or_insert(ZeroWindow {
+                since: None,
+                longest: 0,
+                longest_from: at.ts,
+                probes: 0,
             });
             z.since.get_or_insert(at);
-        } else if let Some(z) = e.zero_window.as_deref_mut() {
+        } else if let Some(z) = e.rare_if_any().and_then(|r| r.zero_window.as_mut()) {
             if let Some(since) = z.since.take() {
                 let closed = at.ts.since(since.ts);
                 if closed > z.longest {
@@ -505,7 +498,7 @@ impl Connection {
             && dir == Dir::Client
             && self.ep[0].syn.is_some()
             && self.ep[1].syn.is_none()
-            && self.ep[1].rst.is_none()
+            && self.ep[1].rst().is_none()
         {
             self.established = Some(at);
             self.synack_missed = true;
@@ -604,7 +597,7 @@ impl Connection {
             let end = seq + len;
             if end.gt(f.seq) {
                 let bytes = u64::from(end.distance_from(f.seq.max_seq(seq)));
-                let a = e.data_after_fin.get_or_insert_with(|| Box::new((at, 0)));
+                let a = e.rare_mut().data_after_fin.get_or_insert((at, 0));
                 a.1 += bytes;
             }
         }
@@ -693,7 +686,7 @@ impl Connection {
                 w.ended = Some(at);
             }
         }
-        if self.ep[d].rst.is_some() {
+        if self.ep[d].rst().is_some() {
             return;
         }
         // §3.10.7.4: in a synchronized state a RST is accepted when its
@@ -723,7 +716,7 @@ impl Connection {
             _ => 0,
         };
         let peer_last_data = self.ep[p].last_new_data;
-        self.ep[d].rst = Some(Box::new(Rst {
+        let rst = Rst {
             at,
             seq,
             ack: seg.flags.ack().then_some(SeqNumber(seg.ack)),
@@ -738,7 +731,8 @@ impl Connection {
             answers_fin_retransmission: self.ep[d].fin.is_some()
                 && self.ep[p].fin.is_some_and(|f| f.after_ack > 0),
             after_close: self.finished,
-        }));
+        };
+        self.ep[d].rare_mut().rst = Some(rst);
         if accepted {
             // §3.10.7.4: the receiver of an acceptable RST closes; the
             // sender has already deleted its connection.

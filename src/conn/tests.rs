@@ -199,7 +199,7 @@ fn acceptable_rst_resets_and_stale_rst_does_not() {
     let v = f.verdict();
     assert_eq!(v.teardown, Teardown::Reset);
     assert_eq!(v.closer, Some(Party::Server));
-    let rst = f.c.ep[1].rst.as_deref().copied().unwrap();
+    let rst = f.c.ep[1].rst().copied().unwrap();
     assert!(rst.accepted && rst.seq_is_next);
     assert_eq!(rst.state_before, TcpState::Established);
 }

@@ -125,7 +125,7 @@ pub(super) fn judge(c: &Connection, end: EndReason) -> Verdict {
             Handshake::Complete
         } else if server.syn.is_some() {
             Handshake::SynSynack
-        } else if server.rst.is_some() {
+        } else if server.rst().is_some() {
             Handshake::Refused
         } else {
             Handshake::SynOnly
@@ -157,8 +157,7 @@ pub(super) fn judge(c: &Connection, end: EndReason) -> Verdict {
         .into_iter()
         .filter_map(|d| {
             c.endpoint(d)
-                .rst
-                .as_deref()
+                .rst()
                 .copied()
                 .filter(|r| r.accepted)
                 .map(|r| (d, r))

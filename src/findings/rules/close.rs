@@ -53,11 +53,7 @@ pub(super) fn fin_unacked(
     let Some(fin) = c.endpoint(dir).fin else {
         return;
     };
-    if fin.acked.is_some()
-        || c.ep
-            .iter()
-            .any(|e| e.rst.as_deref().is_some_and(|r| r.accepted))
-    {
+    if fin.acked.is_some() || c.ep.iter().any(|e| e.rst().is_some_and(|r| r.accepted)) {
         return;
     }
     // Trap: nothing from the peer was ever captured (a one-sided capture):
@@ -155,7 +151,7 @@ pub(super) fn half_close(c: &Connection, out: &mut Vec<Finding>) {
 /// it is a broken stack or a forged segment.
 pub(super) fn data_after_fin(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
     let e = c.endpoint(dir);
-    let (Some(a), Some(fin)) = (e.data_after_fin.as_deref(), e.fin) else {
+    let (Some(a), Some(fin)) = (e.data_after_fin(), e.fin) else {
         return;
     };
     out.push(finding(
@@ -183,7 +179,7 @@ pub(super) fn zero_window_stall(
     out: &mut Vec<Finding>,
 ) {
     // `dir` is the receiver that advertised the zero window.
-    let Some(z) = c.endpoint(dir).zero_window.as_deref() else {
+    let Some(z) = c.endpoint(dir).zero_window() else {
         return;
     };
     let (closed, from) = z.longest_at(now);

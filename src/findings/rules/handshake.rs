@@ -37,7 +37,7 @@ pub(super) fn refused(c: &Connection, v: &Verdict, out: &mut Vec<Finding>) {
     if v.teardown != Teardown::Refused {
         return;
     }
-    let (Some(syn), Some(rst)) = (c.ep[0].syn, c.ep[1].rst.as_deref().copied()) else {
+    let (Some(syn), Some(rst)) = (c.ep[0].syn, c.ep[1].rst().copied()) else {
         return;
     };
     out.push(finding(

@@ -15,7 +15,7 @@ pub(super) fn rst_abort(c: &Connection, v: &Verdict, dir: Dir, out: &mut Vec<Fin
         return;
     }
     let e = c.endpoint(dir);
-    let Some(rst) = e.rst.as_deref().copied() else {
+    let Some(rst) = e.rst().copied() else {
         return;
     };
     // A RST after the sender's own FIN is `rst-after-fin`.
@@ -48,7 +48,7 @@ pub(super) fn rst_abort(c: &Connection, v: &Verdict, dir: Dir, out: &mut Vec<Fin
 
 pub(super) fn rst_after_fin(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
     let e = c.endpoint(dir);
-    let (Some(fin), Some(rst)) = (e.fin, e.rst.as_deref().copied()) else {
+    let (Some(fin), Some(rst)) = (e.fin, e.rst().copied()) else {
         return;
     };
     if rst.at.ts < fin.first.ts || rst.answers_fin_retransmission {
@@ -74,10 +74,10 @@ pub(super) fn rst_after_fin(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
 /// that side's usual, was probably not sent by that side's stack.
 pub(super) fn rst_suspected_injection(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
     let e = c.endpoint(dir);
-    let Some(rst) = e.rst.as_deref().copied().filter(|r| r.accepted) else {
+    let Some(rst) = e.rst().copied().filter(|r| r.accepted) else {
         return;
     };
-    let after = e.after_rst.as_deref();
+    let after = e.after_rst();
     let usual = e.ttl.unwrap_or(rst.ttl);
     let ttl_off = usual.abs_diff(rst.ttl) > TTL_DELTA;
     if after.is_none() && !ttl_off {
@@ -111,13 +111,7 @@ pub(super) fn rst_suspected_injection(c: &Connection, dir: Dir, out: &mut Vec<Fi
 /// Bytes the peer sent at least one round trip before the RST and the
 /// sender never acknowledged were lost with it; so is payload on the RST.
 pub(super) fn rst_discards_data(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
-    let Some(rst) = c
-        .endpoint(dir)
-        .rst
-        .as_deref()
-        .copied()
-        .filter(|r| r.accepted)
-    else {
+    let Some(rst) = c.endpoint(dir).rst().copied().filter(|r| r.accepted) else {
         return;
     };
     let rtt = c.handshake_rtt().unwrap_or(0);

@@ -62,8 +62,7 @@ pub(super) fn time_wait_extended(c: &Connection, dir: Dir, out: &mut Vec<Finding
 pub(super) fn last_ack_reset(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
     let Some(rst) = c
         .endpoint(dir)
-        .rst
-        .as_deref()
+        .rst()
         .copied()
         .filter(|r| r.answers_fin_retransmission)
     else {
@@ -91,13 +90,7 @@ pub(super) fn time_wait_assassination_within(
     th: &Thresholds,
     out: &mut Vec<Finding>,
 ) {
-    let Some(rst) = c
-        .endpoint(dir)
-        .rst
-        .as_deref()
-        .copied()
-        .filter(|r| r.after_close)
-    else {
+    let Some(rst) = c.endpoint(dir).rst().copied().filter(|r| r.after_close) else {
         return;
     };
     let holder = dir.other();
