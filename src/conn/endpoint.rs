@@ -19,10 +19,15 @@ pub struct Fin {
     pub acked_peer_fin: bool,
     /// When the peer acknowledged it (ACK ≥ seq + 1).
     pub acked: Option<Event>,
-    /// Retransmissions after the peer's ACK of it was seen (that ACK was
-    /// lost after the tap), and the first of them.
-    pub after_ack: u32,
-    pub first_after_ack: Option<Event>,
+}
+
+/// A FIN sent again after the peer's ACK of it was seen (that ACK was lost
+/// after the tap): an endpoint's [`Rare`] part.
+#[derive(Debug, Clone, Copy)]
+pub struct FinAgain {
+    /// How many times, and the first.
+    pub count: u32,
+    pub first: Event,
     /// ACKs of it the peer sent again after such retransmissions.
     pub reacked: u32,
 }
@@ -103,6 +108,8 @@ pub(super) struct Rare {
     pub(super) after_rst: Option<(Event, u32)>,
     /// When it advertised a zero window, and how long the peer was stuck.
     pub(super) zero_window: Option<ZeroWindow>,
+    /// Its FIN, sent again after the peer's ACK of it.
+    pub(super) fin_again: Option<FinAgain>,
 }
 
 impl Endpoint {
@@ -124,6 +131,11 @@ impl Endpoint {
     /// When it advertised a zero window, and how long the peer was stuck.
     pub fn zero_window(&self) -> Option<&ZeroWindow> {
         self.rare.as_deref()?.zero_window.as_ref()
+    }
+
+    /// Its FIN, sent again after the peer's ACK of it was seen.
+    pub fn fin_again(&self) -> Option<&FinAgain> {
+        self.rare.as_deref()?.fin_again.as_ref()
     }
 
     /// The rare parts, boxed on first use.

@@ -25,7 +25,7 @@ use crate::decode::Segment;
 use crate::flow::{is_likely_server_port, FlowKey, KeySide, SocketAddr};
 use crate::reassembly::SeqNumber;
 
-pub use endpoint::{CloseWaitWatch, Endpoint, Fin, HalfClose, Rst, ZeroWindow};
+pub use endpoint::{CloseWaitWatch, Endpoint, Fin, FinAgain, HalfClose, Rst, ZeroWindow};
 use endpoint::{Fingerprint, DUPLICATE_WINDOW_NS};
 pub use prior::{Prior, PriorTimeWait, ReuseOutcome};
 pub use state::TcpState;
@@ -528,13 +528,16 @@ impl Connection {
         // occupies one sequence number, §3.4).
         // A re-ACK of a FIN retransmitted after its first ACK: the holder
         // answers from TIME-WAIT and restarts its 2MSL timer (§3.6.1).
-        if let Some(f) = self.ep[p].fin.as_mut() {
+        if let (Some(f), Some(again)) = (
+            self.ep[p].fin,
+            self.ep[p].rare_if_any().and_then(|r| r.fin_again.as_mut()),
+        ) {
             if f.acked.is_some()
-                && f.after_ack > f.reacked
+                && again.count > again.reacked
                 && ack.ge(f.seq + 1)
                 && at.ts >= f.last.ts
             {
-                f.reacked += 1;
+                again.reacked += 1;
             }
         }
         let Some(peer_fin) = self.ep[p].fin else {
@@ -643,8 +646,12 @@ impl Connection {
             f.count += 1;
             f.last = at;
             if f.seq == fin_seq && f.acked.is_some() {
-                f.after_ack += 1;
-                f.first_after_ack.get_or_insert(at);
+                let again = self.ep[d].rare_mut().fin_again.get_or_insert(FinAgain {
+                    count: 0,
+                    first: at,
+                    reacked: 0,
+                });
+                again.count += 1;
             }
             return;
         }
@@ -653,9 +660,6 @@ impl Connection {
             first: at,
             last: at,
             count: 1,
-            after_ack: 0,
-            first_after_ack: None,
-            reacked: 0,
             acked_peer_fin,
             acked: None,
         });
@@ -729,7 +733,7 @@ impl Connection {
             unacked_peer_bytes,
             peer_last_data,
             answers_fin_retransmission: self.ep[d].fin.is_some()
-                && self.ep[p].fin.is_some_and(|f| f.after_ack > 0),
+                && self.ep[p].fin_again().is_some(),
             after_close: self.finished,
         };
         self.ep[d].rare_mut().rst = Some(rst);

@@ -10,10 +10,11 @@ use crate::findings::{secs, Finding, FindingKind, Severity, Thresholds};
 /// capture, yet the peer sends that FIN again: the ACK was lost beyond the
 /// tap. `dir` is the side whose FIN it is.
 pub(super) fn final_ack_lost(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
-    let Some(fin) = c.endpoint(dir).fin else {
+    let e = c.endpoint(dir);
+    let (Some(fin), Some(again)) = (e.fin, e.fin_again().copied()) else {
         return;
     };
-    let (Some(acked), Some(again)) = (fin.acked, fin.first_after_ack) else {
+    let Some(acked) = fin.acked else {
         return;
     };
     let holder = dir.other();
@@ -21,23 +22,24 @@ pub(super) fn final_ack_lost(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
         c,
         FindingKind::FinalAckLost,
         Severity::Warning,
-        again.ts,
+        again.first.ts,
         format!(
             "{}'s final ACK of {}'s FIN is in the capture, yet the FIN came again {} time{}: the ACK was lost beyond the tap",
             who(c, holder),
             c.addr(dir),
-            fin.after_ack,
-            if fin.after_ack == 1 { "" } else { "s" }
+            again.count,
+            if again.count == 1 { "" } else { "s" }
         ),
         evidence!({"holder": holder.name(), "final_ack_frame": acked.frame(), "fin_frame": fin.first.frame(),
-               "retransmitted_after_ack": fin.after_ack, "first_retransmission_frame": again.frame()}),
+               "retransmitted_after_ack": again.count, "first_retransmission_frame": again.first.frame()}),
     ));
 }
 
 /// Taxonomy `time-wait-extended`: each re-ACK from TIME-WAIT restarts the
 /// 2MSL timer (RFC 9293 §3.6.1). `dir` is the side whose FIN was re-acked.
 pub(super) fn time_wait_extended(c: &Connection, dir: Dir, out: &mut Vec<Finding>) {
-    let Some(fin) = c.endpoint(dir).fin.filter(|f| f.reacked > 0) else {
+    let e = c.endpoint(dir);
+    let (Some(fin), Some(again)) = (e.fin, e.fin_again().filter(|a| a.reacked > 0)) else {
         return;
     };
     let holder = dir.other();
@@ -49,10 +51,10 @@ pub(super) fn time_wait_extended(c: &Connection, dir: Dir, out: &mut Vec<Finding
         format!(
             "{} acknowledged the retransmitted FIN again {} time{} from TIME-WAIT; each restarts its 2MSL wait",
             who(c, holder),
-            fin.reacked,
-            if fin.reacked == 1 { "" } else { "s" }
+            again.reacked,
+            if again.reacked == 1 { "" } else { "s" }
         ),
-        evidence!({"holder": holder.name(), "reacks": fin.reacked}),
+        evidence!({"holder": holder.name(), "reacks": again.reacked}),
     ));
 }
 
