@@ -22,7 +22,7 @@ pub struct Fin {
 }
 
 /// A FIN sent again after the peer's ACK of it was seen (that ACK was lost
-/// after the tap): an endpoint's [`Rare`] part.
+/// after the tap): one of an endpoint's rare parts (`Endpoint::fin_again`).
 #[derive(Debug, Clone, Copy)]
 pub struct FinAgain {
     /// How many times, and the first.

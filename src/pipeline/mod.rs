@@ -24,7 +24,7 @@ use std::collections::HashMap;
 
 /// How much of a connection's slot [`Analyzer::prefetch`] brings in: all
 /// of it (a segment touches both endpoints, Zeek's endpoint machines and
-/// the slot's header, spread over the slot; the slot is about 1.2 KB).
+/// the slot's header, spread over the slot; the slot is about 1.1 KB).
 const PREFETCH_BYTES: usize = 1536;
 
 /// How many packets the file loop prepares ahead of the one it processes,
