@@ -173,15 +173,59 @@ impl ZeroWindow {
 }
 
 /// The fields that make two packets the same packet seen twice.
+///
+/// The optional ones are a value (0 when absent) and a note of which are
+/// present, not two `Option`s: 24 bytes instead of 28, and the note's
+/// spare values leave an `Option` of it (with its time) at 32 bytes, not
+/// 40. Equal exactly when the fields and their presence are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Fingerprint {
-    pub(super) seq: u32,
-    pub(super) ack: u32,
-    pub(super) flags: u8,
-    pub(super) window: u16,
-    pub(super) len: u32,
-    pub(super) ip_id: Option<u16>,
-    pub(super) tsval: Option<u32>,
+    seq: u32,
+    ack: u32,
+    len: u32,
+    tsval: u32,
+    window: u16,
+    ip_id: u16,
+    flags: u8,
+    present: Present,
+}
+
+/// Which of a [`Fingerprint`]'s optional fields the packet had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Present {
+    Neither,
+    IpId,
+    Tsval,
+    Both,
+}
+
+impl Fingerprint {
+    pub(super) fn new(
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        window: u16,
+        len: u32,
+        ip_id: Option<u16>,
+        tsval: Option<u32>,
+    ) -> Fingerprint {
+        let present = match (ip_id.is_some(), tsval.is_some()) {
+            (false, false) => Present::Neither,
+            (true, false) => Present::IpId,
+            (false, true) => Present::Tsval,
+            (true, true) => Present::Both,
+        };
+        Fingerprint {
+            seq,
+            ack,
+            len,
+            tsval: tsval.unwrap_or(0),
+            window,
+            ip_id: ip_id.unwrap_or(0),
+            flags,
+            present,
+        }
+    }
 }
 
 /// Two copies of one packet arrive microseconds apart on a capture on `any`

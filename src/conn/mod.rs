@@ -357,15 +357,15 @@ impl Connection {
             captured_all,
         );
 
-        let fp = Fingerprint {
-            seq: seg.seq,
-            ack: seg.ack,
-            flags: seg.flags.bits(),
-            window: seg.window,
-            len: seg.payload_len,
-            ip_id: seg.ip_id,
-            tsval: seg.options.timestamps.map(|t| t.0),
-        };
+        let fp = Fingerprint::new(
+            seg.seq,
+            seg.ack,
+            seg.flags.bits(),
+            seg.window,
+            seg.payload_len,
+            seg.ip_id,
+            seg.options.timestamps.map(|t| t.0),
+        );
         let e = &mut self.ep[d];
         if let Some((last, ts)) = e.last_packet {
             // IPv4 packets without a meaningful IP ID (0) and IPv6 packets

@@ -311,3 +311,20 @@ fn missed_bytes_are_acked_but_never_captured() {
     assert_eq!(f.c.missed_bytes(Dir::Client), 100);
     assert_eq!(f.c.missed_bytes(Dir::Server), 0);
 }
+
+/// A fingerprint tells an absent IP ID or TSval from one that is 0, and
+/// compares every field.
+#[test]
+fn fingerprints_keep_presence_apart_from_zero() {
+    use super::endpoint::Fingerprint;
+    let fp = |ip_id, tsval| Fingerprint::new(1, 2, 0x18, 512, 100, ip_id, tsval);
+    assert_eq!(fp(Some(7), Some(9)), fp(Some(7), Some(9)));
+    assert_ne!(fp(Some(0), None), fp(None, None));
+    assert_ne!(fp(None, Some(0)), fp(None, None));
+    assert_ne!(fp(Some(0), None), fp(None, Some(0)));
+    assert_ne!(fp(Some(7), Some(9)), fp(Some(7), Some(8)));
+    assert_ne!(
+        Fingerprint::new(1, 2, 0x18, 512, 100, None, None),
+        Fingerprint::new(1, 2, 0x18, 512, 101, None, None)
+    );
+}
