@@ -14,6 +14,7 @@ pub mod config;
 pub mod conn;
 pub mod decode;
 mod digits;
+mod few;
 pub mod findings;
 pub mod flow;
 pub mod live;

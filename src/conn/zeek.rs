@@ -9,6 +9,7 @@
 //! states live in [`super::TcpState`].
 
 use crate::decode::Segment;
+use crate::few::Few;
 
 /// `TCP_ENDPOINT_*` in Zeek.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -88,58 +89,9 @@ struct Endpoint {
     /// The reassembler: everything below this (relative) was delivered.
     last_reassem: i64,
     trim: i64,
-    blocks: Blocks,
-}
-
-/// The reassembler's out-of-order blocks (start, end), in arrival order.
-/// Boxed, and only once there is one: most connections never have any,
-/// and every byte of a connection costs cache on the per-packet path.
-/// (Their count lives in the box too: inline, a count would pad the
-/// pointer to 16 bytes.)
-#[derive(Debug, Clone, Default)]
-struct Blocks(Option<Box<HeldBlocks>>);
-
-#[derive(Debug, Clone, Default)]
-struct HeldBlocks {
-    len: u8,
-    blocks: [(i64, i64); MAX_BLOCKS],
-}
-
-impl Blocks {
-    fn as_slice(&self) -> &[(i64, i64)] {
-        match &self.0 {
-            Some(b) => b.blocks.get(..usize::from(b.len)).unwrap_or_default(),
-            None => &[],
-        }
-    }
-
-    /// Remembers a block; false (and nothing kept) when the list is full.
-    fn push(&mut self, block: (i64, i64)) -> bool {
-        let held = self.0.get_or_insert_with(Default::default);
-        match held.blocks.get_mut(usize::from(held.len)) {
-            Some(b) => {
-                *b = block;
-                held.len += 1;
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Forgets the block at `i`, keeping the others' order.
-    fn remove(&mut self, i: usize) {
-        if let Some(held) = self.0.as_mut().filter(|h| i < usize::from(h.len)) {
-            let len = usize::from(held.len);
-            held.blocks.copy_within(i + 1..len, i);
-            held.len -= 1;
-        }
-    }
-
-    fn clear(&mut self) {
-        if let Some(held) = self.0.as_mut() {
-            held.len = 0;
-        }
-    }
+    /// The reassembler's out-of-order blocks (start, end), in arrival
+    /// order.
+    blocks: Few<(i64, i64), MAX_BLOCKS>,
 }
 
 impl Endpoint {
@@ -844,33 +796,11 @@ mod tests {
         assert_eq!(hits, vec![1, 10, 100]);
     }
 
-    /// The reassembler's blocks: kept in arrival order up to the cap,
-    /// removed from the middle without reordering, cleared for reuse.
-    #[test]
-    fn blocks_keep_order_and_cap() {
-        let mut b = Blocks::default();
-        assert!(b.as_slice().is_empty());
-        for i in 0..MAX_BLOCKS as i64 {
-            assert!(b.push((i * 10, i * 10 + 5)));
-        }
-        assert!(!b.push((99, 100)), "a full list keeps nothing more");
-        assert_eq!(b.as_slice(), &[(0, 5), (10, 15), (20, 25), (30, 35)]);
-        b.remove(1);
-        assert_eq!(b.as_slice(), &[(0, 5), (20, 25), (30, 35)]);
-        b.remove(7);
-        assert_eq!(b.as_slice().len(), 3, "an index past the end is ignored");
-        b.clear();
-        assert!(b.as_slice().is_empty());
-        assert!(b.push((1, 2)));
-        assert_eq!(b.as_slice(), &[(1, 2)]);
-    }
-
     /// Out-of-order data is buffered, then delivered when the hole fills.
     #[test]
     fn out_of_order_blocks_are_delivered_when_the_gap_fills() {
         let mut ep = Endpoint::default();
         ep.init_start(1000);
-        ep.ack = ep.start;
         ep.data_sent(1, 100);
         assert_eq!(ep.last_reassem, 101);
         ep.data_sent(201, 100);

@@ -13,6 +13,8 @@ mod seq;
 pub use bytes::ByteStream;
 pub use seq::SeqNumber;
 
+use crate::few::Few;
+
 /// How many holes a direction remembers; beyond that the lowest is given up
 /// (and counted), so memory stays fixed per connection.
 pub const MAX_HOLES: usize = 4;
@@ -30,8 +32,6 @@ pub struct DataOutcome {
     pub gap_before: u32,
 }
 
-type Holes = [(SeqNumber, SeqNumber); MAX_HOLES];
-
 /// The sequence space of one direction.
 #[derive(Debug, Clone, Default)]
 pub struct Stream {
@@ -43,11 +43,8 @@ pub struct Stream {
     started: bool,
     /// One past the highest data byte seen.
     high: SeqNumber,
-    /// The open holes, lowest first; boxed, and only once there is one:
-    /// most streams never have any, and every byte of a connection costs
-    /// cache on the per-packet path.
-    holes: Option<Box<Holes>>,
-    nholes: u8,
+    /// The open holes, lowest first (most streams never have one).
+    holes: Few<(SeqNumber, SeqNumber), MAX_HOLES>,
     /// Unique payload bytes.
     pub unique_bytes: u64,
     /// Payload bytes seen more than once.
@@ -95,11 +92,7 @@ impl Stream {
 
     /// Number of holes currently open below the high mark.
     pub fn holes(&self) -> impl Iterator<Item = (SeqNumber, SeqNumber)> + '_ {
-        self.holes
-            .iter()
-            .flat_map(|h| h.iter())
-            .take(self.nholes as usize)
-            .copied()
+        self.holes.as_slice().iter().copied()
     }
 
     /// Records payload `[seq, seq + len)`.
@@ -153,31 +146,20 @@ impl Stream {
     }
 
     fn add_hole(&mut self, from: SeqNumber, to: SeqNumber) {
-        let holes = self.holes.get_or_insert_with(Default::default);
-        if self.nholes as usize == MAX_HOLES {
+        if self.holes.is_full() {
             // Give up the lowest hole: its bytes, if they ever come, will be
             // counted as retransmitted.
-            holes.copy_within(1.., 0);
-            self.nholes -= 1;
+            self.holes.remove(0);
             self.holes_dropped = self.holes_dropped.saturating_add(1);
         }
-        if let Some(h) = holes.get_mut(self.nholes as usize) {
-            *h = (from, to);
-            self.nholes += 1;
-        }
+        self.holes.push((from, to));
     }
 
     /// Removes `[from, to)` from the holes; returns how many bytes it filled.
     fn fill(&mut self, from: SeqNumber, to: SeqNumber) -> u32 {
-        let Some(holes) = self.holes.as_deref_mut() else {
-            return 0;
-        };
         let mut filled = 0;
         let mut i = 0;
-        while i < self.nholes as usize {
-            let Some(&(hs, he)) = holes.get(i) else {
-                break;
-            };
+        while let Some(&(hs, he)) = self.holes.as_slice().get(i) {
             let lo = hs.max_seq(from);
             let hi = he.min_seq(to);
             if !lo.lt(hi) {
@@ -189,18 +171,12 @@ impl Stream {
             let right = hi.lt(he).then_some((hi, he));
             match (left, right) {
                 (Some(l), Some(r)) => {
-                    if let Some(h) = holes.get_mut(i) {
+                    if let Some(h) = self.holes.get_mut(i) {
                         *h = l;
                     }
                     // Splitting needs one more slot; without one, keep the
                     // left part only and count the right as given up.
-                    if (self.nholes as usize) < MAX_HOLES {
-                        let n = self.nholes as usize;
-                        holes.copy_within(i + 1..n, i + 2);
-                        if let Some(h) = holes.get_mut(i + 1) {
-                            *h = r;
-                        }
-                        self.nholes += 1;
+                    if self.holes.insert(i + 1, r) {
                         i += 1;
                     } else {
                         self.holes_dropped = self.holes_dropped.saturating_add(1);
@@ -208,16 +184,12 @@ impl Stream {
                     i += 1;
                 }
                 (Some(part), None) | (None, Some(part)) => {
-                    if let Some(h) = holes.get_mut(i) {
+                    if let Some(h) = self.holes.get_mut(i) {
                         *h = part;
                     }
                     i += 1;
                 }
-                (None, None) => {
-                    let n = self.nholes as usize;
-                    holes.copy_within(i + 1..n, i);
-                    self.nholes -= 1;
-                }
+                (None, None) => self.holes.remove(i),
             }
         }
         filled
