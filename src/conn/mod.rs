@@ -73,8 +73,10 @@ pub struct Event {
 }
 
 impl Event {
-    /// `frame` 0 (no frame yet) is taken as frame 1.
+    /// Frames are numbered from 1; a 0 (a caller's bug: every event is of
+    /// a frame counted before it) is taken as frame 1 in a release build.
     pub fn new(ts: Timestamp, frame: u64) -> Event {
+        debug_assert!(frame > 0, "frames are numbered from 1");
         Event {
             ts,
             frame: NonZeroU64::new(frame).unwrap_or(NonZeroU64::MIN),

@@ -206,8 +206,8 @@ pub struct AnalysisConfig {
     pub threads: usize,
     /// The process exits as soon as the run is done (the command line):
     /// the analysis leaves its memory to the operating system instead of
-    /// freeing it. The table's slab holds every slot ever used, a kilobyte
-    /// and a half each with its last connection still in it; freeing it
+    /// freeing it. The table's slab holds every slot ever used, about a
+    /// kilobyte each with its last connection still in it; freeing it
     /// walked cold memory and made a few hundred munmaps, 2% of a run.
     pub exit_after: bool,
 }
