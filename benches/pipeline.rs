@@ -88,7 +88,7 @@ fn decode_ip(lt: u32, data: &[u8]) -> Result<&[u8], ()> {
         let ip = &data[start..];
         if let Ok(seg) = decode::ip_to_tcp(ip) {
             if decode::decode(lt, data)
-                .map(|s| s.seq == seg.seq && s.sport == seg.sport)
+                .map(|s| s.fields.seq == seg.fields.seq && s.sport == seg.sport)
                 .unwrap_or(false)
             {
                 return Ok(ip);
@@ -167,9 +167,9 @@ fn benches(c: &mut Criterion) {
                 let at = Event::new(finscope::capture::Timestamp(*ts), i as u64 + 1);
                 match conns.iter_mut().find(|(k, _)| *k == key) {
                     Some((_, c)) => {
-                        c.on_segment(side, s, at, true);
+                        c.on_segment(side, &s.fields, at, true);
                     }
-                    None => conns.push((key, Connection::new(i as u64, key, side, s, at))),
+                    None => conns.push((key, Connection::new(i as u64, key, side, &s.fields, at))),
                 }
             }
             black_box(conns.len())

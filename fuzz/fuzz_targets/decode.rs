@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     let linktype = LINKTYPES[usize::from(selector) % LINKTYPES.len()];
     if let Ok(seg) = decode(linktype, frame) {
         // What a decoded segment promises.
-        assert!(seg.payload.len() as u64 <= u64::from(seg.payload_len));
+        assert!(seg.payload.len() as u64 <= u64::from(seg.fields.payload_len));
     }
     // The IPv4 fast path decodes as etherparse's general path would.
     assert!(fast_path_agrees(frame));

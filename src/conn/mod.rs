@@ -21,7 +21,7 @@ use std::num::NonZeroU64;
 use serde::Serialize;
 
 use crate::capture::Timestamp;
-use crate::decode::Segment;
+use crate::decode::SegmentFields;
 use crate::flow::{is_likely_server_port, FlowKey, KeySide, SocketAddr};
 use crate::reassembly::SeqNumber;
 
@@ -189,7 +189,7 @@ pub struct Connection {
 
 impl Connection {
     /// Starts a connection from its first packet, sent by `side` of `key`.
-    pub fn new(id: u64, key: FlowKey, side: KeySide, seg: &Segment<'_>, at: Event) -> Self {
+    pub fn new(id: u64, key: FlowKey, side: KeySide, seg: &SegmentFields, at: Event) -> Self {
         let flags = seg.flags;
         let (sender, receiver) = (key.endpoint(side), key.endpoint(side.other()));
         let (client_side, role_inferred) = if flags.syn() && !flags.ack() {
@@ -268,7 +268,7 @@ impl Connection {
     /// Whether a SYN from `side` starts a new connection on this 4-tuple
     /// (as Zeek's `IsReuse`): a new ISN, or any SYN once a side has closed
     /// or reset (a refused client retrying reuses its port).
-    pub fn is_reused_by(&self, side: KeySide, seg: &Segment<'_>) -> bool {
+    pub fn is_reused_by(&self, side: KeySide, seg: &SegmentFields) -> bool {
         if !seg.flags.syn() || seg.flags.ack() || seg.flags.rst() {
             return false;
         }
@@ -328,7 +328,7 @@ impl Connection {
     pub fn on_segment(
         &mut self,
         side: KeySide,
-        seg: &Segment<'_>,
+        seg: &SegmentFields,
         at: Event,
         captured_all: bool,
     ) -> bool {
@@ -435,7 +435,7 @@ impl Connection {
 
     /// Zero windows: the sender's own advertisement, and probes into the
     /// peer's.
-    fn track_window(&mut self, dir: Dir, seg: &Segment<'_>, at: Event) {
+    fn track_window(&mut self, dir: Dir, seg: &SegmentFields, at: Event) {
         let (d, p) = (dir.index(), dir.other().index());
         let peer = self.ep[p].rare_if_any();
         if let Some(z) = peer.and_then(|r| r.zero_window.as_mut()) {
@@ -466,7 +466,7 @@ impl Connection {
         }
     }
 
-    fn on_syn(&mut self, dir: Dir, seq: SeqNumber, seg: &Segment<'_>, at: Event) {
+    fn on_syn(&mut self, dir: Dir, seq: SeqNumber, seg: &SegmentFields, at: Event) {
         let synack = seg.flags.ack();
         let e = &mut self.ep[dir.index()];
         e.syn_count += 1;
@@ -682,7 +682,7 @@ impl Connection {
         }
     }
 
-    fn on_rst(&mut self, dir: Dir, seg: &Segment<'_>, at: Event) {
+    fn on_rst(&mut self, dir: Dir, seg: &SegmentFields, at: Event) {
         let (d, p) = (dir.index(), dir.other().index());
         let seq = SeqNumber(seg.seq);
         self.ep[d].rst_count += 1;

@@ -4,7 +4,7 @@
 
 use super::{Connection, Dir, Event, TcpState};
 use crate::capture::Timestamp;
-use crate::decode::Segment;
+use crate::decode::SegmentFields;
 use crate::flow::{KeySide, SocketAddr};
 use crate::reassembly::SeqNumber;
 
@@ -74,7 +74,7 @@ impl Connection {
     pub fn prior_for(
         &self,
         side: KeySide,
-        seg: &Segment<'_>,
+        seg: &SegmentFields,
         at: Event,
         time_wait: i64,
     ) -> Option<Prior> {
@@ -131,7 +131,7 @@ impl Connection {
 
     /// How the TIME-WAIT holder answers the SYN that reopened its tuple,
     /// and whether a RST kills its TIME-WAIT.
-    pub(super) fn watch_reuse(&mut self, dir: Dir, seg: &Segment<'_>, at: Event) {
+    pub(super) fn watch_reuse(&mut self, dir: Dir, seg: &SegmentFields, at: Event) {
         let from = self.addr(dir);
         let Some(Prior::TimeWait(p)) = self.prior.as_deref_mut() else {
             return;

@@ -2,7 +2,7 @@
 //! from the previous one, with explicit capture times.
 
 use super::*;
-use crate::decode::{Segment, TcpFlags, TcpOptions};
+use crate::decode::{SegmentFields, TcpFlags, TcpOptions};
 use crate::flow::{FlowKey, KeySide, SocketAddr};
 
 const CLIENT: &str = "10.0.0.1:40000";
@@ -15,23 +15,18 @@ fn addr(s: &str) -> SocketAddr {
 }
 
 /// A segment from `from` with the given flags, seq, ack and length.
-fn seg(from: Dir, flags: TcpFlags, seq: u32, ack: u32, len: u32) -> (KeySide, Segment<'static>) {
+fn seg(from: Dir, flags: TcpFlags, seq: u32, ack: u32, len: u32) -> (KeySide, SegmentFields) {
     let (src, dst) = match from {
         Dir::Client => (addr(CLIENT), addr(SERVER)),
         Dir::Server => (addr(SERVER), addr(CLIENT)),
     };
     let (_, side) = FlowKey::of(src, dst);
-    let s = Segment {
-        src: src.ip,
-        dst: dst.ip,
-        sport: src.port,
-        dport: dst.port,
+    let s = SegmentFields {
         seq,
         ack,
         flags,
         window: 500,
         payload_len: len,
-        payload: &[],
         options: TcpOptions::default(),
         ttl: 64,
         ip_id: Some(seq as u16 ^ ack as u16 ^ flags.bits() as u16),

@@ -8,7 +8,7 @@
 //! is opening, established, closed (sent a FIN) or reset. finscope's own
 //! states live in [`super::TcpState`].
 
-use crate::decode::Segment;
+use crate::decode::SegmentFields;
 use crate::few::Few;
 
 /// `TCP_ENDPOINT_*` in Zeek.
@@ -382,7 +382,7 @@ impl ZeekConn {
         &mut self,
         now: crate::capture::Timestamp,
         is_orig: bool,
-        seg: &Segment<'_>,
+        seg: &SegmentFields,
         captured_all: bool,
     ) {
         if is_orig && seg.flags.syn() && !seg.flags.ack() && self.attempt_deadline.is_none() {
@@ -607,7 +607,7 @@ impl ZeekConn {
         is_orig: bool,
         i: usize,
         j: usize,
-        seg: &Segment<'_>,
+        seg: &SegmentFields,
         len: i64,
     ) {
         let flags = seg.flags;
@@ -673,7 +673,7 @@ impl ZeekConn {
     }
 
     /// The FIN / RST / no-flag part of `UpdateInactiveState`.
-    fn inactive_tail(&mut self, i: usize, j: usize, is_orig: bool, seg: &Segment<'_>, len: i64) {
+    fn inactive_tail(&mut self, i: usize, j: usize, is_orig: bool, seg: &SegmentFields, len: i64) {
         let flags = seg.flags;
         if flags.fin() {
             self.ep[i].set_state(Z::Closed);

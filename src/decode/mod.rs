@@ -15,27 +15,18 @@ use std::net::IpAddr;
 pub use link::Linktype;
 pub use tcp::{TcpFlags, TcpOptions};
 
-/// A decoded TCP segment, borrowing the frame.
+/// A decoded TCP segment, borrowing the frame: its ends, its payload bytes
+/// and the fields the connection tracker reads (which a `--threads` worker
+/// is handed without the rest).
 #[derive(Debug, Clone, Copy)]
 pub struct Segment<'a> {
     pub src: IpAddr,
     pub dst: IpAddr,
     pub sport: u16,
     pub dport: u16,
-    pub seq: u32,
-    pub ack: u32,
-    pub flags: TcpFlags,
-    /// The raw (unscaled) window field.
-    pub window: u16,
-    /// Payload length on the wire, from the IP header's length fields.
-    pub payload_len: u32,
-    /// The payload bytes that were captured (at most `payload_len`).
+    /// The payload bytes that were captured (at most `fields.payload_len`).
     pub payload: &'a [u8],
-    pub options: TcpOptions,
-    /// IPv4 TTL or IPv6 hop limit.
-    pub ttl: u8,
-    /// IPv4 identification (IPv6 has none).
-    pub ip_id: Option<u16>,
+    pub fields: SegmentFields,
 }
 
 impl Segment<'_> {
@@ -45,55 +36,50 @@ impl Segment<'_> {
         dst: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
         sport: 0,
         dport: 0,
-        seq: 0,
-        ack: 0,
-        flags: TcpFlags::from_bits(0),
-        window: 0,
-        payload_len: 0,
         payload: &[],
-        options: TcpOptions {
-            mss: None,
-            window_scale: None,
-            sack_permitted: false,
-            sack_blocks: 0,
-            timestamps: None,
+        fields: SegmentFields {
+            seq: 0,
+            ack: 0,
+            flags: TcpFlags::from_bits(0),
+            window: 0,
+            payload_len: 0,
+            options: TcpOptions {
+                mss: None,
+                window_scale: None,
+                sack_permitted: false,
+                sack_blocks: 0,
+                timestamps: None,
+            },
+            ttl: 0,
+            ip_id: None,
         },
-        ttl: 0,
-        ip_id: None,
     };
 
     /// The same segment without its payload bytes (`payload_len` stays).
     pub fn detach(self) -> Segment<'static> {
-        self.fields()
-            .with_ends(self.src, self.sport, self.dst, self.dport)
-    }
-
-    /// Everything but the addresses, ports and payload bytes.
-    pub fn fields(&self) -> SegmentFields {
-        SegmentFields {
-            seq: self.seq,
-            ack: self.ack,
-            flags: self.flags,
-            window: self.window,
-            payload_len: self.payload_len,
-            options: self.options,
-            ttl: self.ttl,
-            ip_id: self.ip_id,
+        Segment {
+            payload: &[],
+            ..self
         }
     }
 }
 
-/// A [`Segment`] without its ends (addresses and ports) or payload bytes:
-/// what a `--threads` worker is handed, the flow key giving the ends back.
+/// What the connection tracker reads of a [`Segment`]: everything but its
+/// ends (addresses and ports) and payload bytes. A `--threads` worker is
+/// handed these alone, the flow key giving the ends back.
 #[derive(Debug, Clone, Copy)]
 pub struct SegmentFields {
     pub seq: u32,
     pub ack: u32,
     pub flags: TcpFlags,
+    /// The raw (unscaled) window field.
     pub window: u16,
+    /// Payload length on the wire, from the IP header's length fields.
     pub payload_len: u32,
     pub options: TcpOptions,
+    /// IPv4 TTL or IPv6 hop limit.
     pub ttl: u8,
+    /// IPv4 identification (IPv6 has none).
     pub ip_id: Option<u16>,
 }
 
@@ -105,15 +91,8 @@ impl SegmentFields {
             dst,
             sport,
             dport,
-            seq: self.seq,
-            ack: self.ack,
-            flags: self.flags,
-            window: self.window,
-            payload_len: self.payload_len,
             payload: &[],
-            options: self.options,
-            ttl: self.ttl,
-            ip_id: self.ip_id,
+            fields: self,
         }
     }
 }

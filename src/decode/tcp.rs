@@ -208,14 +208,14 @@ pub(super) fn parse_into<'f>(
     out.dst = dst;
     out.sport = u16::from_be_bytes([p0, p1]);
     out.dport = u16::from_be_bytes([p2, p3]);
-    out.seq = u32::from_be_bytes([s0, s1, s2, s3]);
-    out.ack = u32::from_be_bytes([a0, a1, a2, a3]);
-    out.flags = TcpFlags(flag_bits);
-    out.window = u16::from_be_bytes([w0, w1]);
-    out.payload_len = u32::try_from(payload_len).unwrap_or(u32::MAX);
-    out.options = options;
-    out.ttl = ttl;
-    out.ip_id = ip_id;
+    out.fields.seq = u32::from_be_bytes([s0, s1, s2, s3]);
+    out.fields.ack = u32::from_be_bytes([a0, a1, a2, a3]);
+    out.fields.flags = TcpFlags(flag_bits);
+    out.fields.window = u16::from_be_bytes([w0, w1]);
+    out.fields.payload_len = u32::try_from(payload_len).unwrap_or(u32::MAX);
+    out.fields.options = options;
+    out.fields.ttl = ttl;
+    out.fields.ip_id = ip_id;
     Ok(payload.get(..payload_len).unwrap_or(payload))
 }
 

@@ -19,13 +19,13 @@ fn decodes_ethernet_ipv4_tcp_with_options() {
     let seg = decode(Linktype::ETHERNET, &frame).unwrap();
     assert_eq!(seg.src.to_string(), "10.0.0.1");
     assert_eq!(seg.dport, 80);
-    assert_eq!(seg.seq, 1000);
-    assert!(seg.flags.syn() && !seg.flags.ack());
-    assert_eq!(seg.payload_len, 5);
+    assert_eq!(seg.fields.seq, 1000);
+    assert!(seg.fields.flags.syn() && !seg.fields.flags.ack());
+    assert_eq!(seg.fields.payload_len, 5);
     assert_eq!(seg.payload, b"hello");
-    assert_eq!(seg.options.mss, Some(1460));
-    assert_eq!(seg.options.window_scale, Some(7));
-    assert_eq!(seg.ttl, 64);
+    assert_eq!(seg.fields.options.mss, Some(1460));
+    assert_eq!(seg.fields.options.window_scale, Some(7));
+    assert_eq!(seg.fields.ttl, 64);
 }
 
 #[test]
@@ -33,7 +33,7 @@ fn snaplen_cut_keeps_the_wire_length() {
     let frame = tcp_v4(&[0u8; 1000]);
     let cut = &frame[..14 + 20 + 28 + 10];
     let seg = decode(Linktype::ETHERNET, cut).unwrap();
-    assert_eq!(seg.payload_len, 1000);
+    assert_eq!(seg.fields.payload_len, 1000);
     assert_eq!(seg.payload.len(), 10);
 }
 
@@ -42,7 +42,7 @@ fn ethernet_padding_is_not_payload() {
     let mut frame = tcp_v4(b"");
     frame.extend_from_slice(&[0u8; 6]);
     let seg = decode(Linktype::ETHERNET, &frame).unwrap();
-    assert_eq!(seg.payload_len, 0);
+    assert_eq!(seg.fields.payload_len, 0);
 }
 
 #[test]
@@ -52,7 +52,7 @@ fn vlan_and_qinq_tags_are_skipped() {
     tagged.extend_from_slice(&[0x88, 0xa8, 0, 10, 0x81, 0x00, 0, 20]);
     tagged.extend_from_slice(&plain[12..]);
     let seg = decode(Linktype::ETHERNET, &tagged).unwrap();
-    assert_eq!(seg.payload_len, 1);
+    assert_eq!(seg.fields.payload_len, 1);
 }
 
 #[test]
@@ -62,15 +62,27 @@ fn cooked_and_loopback_link_types() {
     let mut sll = vec![0u8; 14];
     sll.extend_from_slice(&[0x08, 0x00]);
     sll.extend_from_slice(ip);
-    assert_eq!(decode(Linktype::LINUX_SLL, &sll).unwrap().payload_len, 3);
+    assert_eq!(
+        decode(Linktype::LINUX_SLL, &sll)
+            .unwrap()
+            .fields
+            .payload_len,
+        3
+    );
     let mut sll2 = vec![0x08, 0x00];
     sll2.extend_from_slice(&[0u8; 18]);
     sll2.extend_from_slice(ip);
-    assert_eq!(decode(Linktype::LINUX_SLL2, &sll2).unwrap().payload_len, 3);
+    assert_eq!(
+        decode(Linktype::LINUX_SLL2, &sll2)
+            .unwrap()
+            .fields
+            .payload_len,
+        3
+    );
     let mut null = 2u32.to_le_bytes().to_vec();
     null.extend_from_slice(ip);
-    assert_eq!(decode(Linktype::NULL, &null).unwrap().payload_len, 3);
-    assert_eq!(decode(Linktype::RAW, ip).unwrap().payload_len, 3);
+    assert_eq!(decode(Linktype::NULL, &null).unwrap().fields.payload_len, 3);
+    assert_eq!(decode(Linktype::RAW, ip).unwrap().fields.payload_len, 3);
 }
 
 #[test]
@@ -87,9 +99,9 @@ fn ipv6_with_extension_header() {
     b.write(&mut frame, b"data").unwrap();
     let seg = decode(Linktype::ETHERNET, &frame).unwrap();
     assert_eq!(seg.src.to_string(), "2001:db8::1");
-    assert_eq!(seg.ack, 9);
-    assert_eq!(seg.payload_len, 4);
-    assert_eq!(seg.ip_id, None);
+    assert_eq!(seg.fields.ack, 9);
+    assert_eq!(seg.fields.payload_len, 4);
+    assert_eq!(seg.fields.ip_id, None);
 }
 
 #[test]
@@ -149,7 +161,10 @@ fn with_shim(ethertype: [u8; 2], shim: &[u8]) -> Vec<u8> {
 fn mpls_label_stacks_and_pseudowires() {
     // Two labels, the second with the bottom-of-stack bit.
     let f = with_shim([0x88, 0x47], &[0, 1, 0x00, 64, 0, 2, 0x01, 64]);
-    assert_eq!(decode(Linktype::ETHERNET, &f).unwrap().payload_len, 6);
+    assert_eq!(
+        decode(Linktype::ETHERNET, &f).unwrap().fields.payload_len,
+        6
+    );
     // A pseudowire: control word, then a whole Ethernet frame.
     let inner = tcp_v4(b"pw");
     let mut shim = vec![0, 3, 0x01, 64, 0, 0, 0, 0];
@@ -158,7 +173,10 @@ fn mpls_label_stacks_and_pseudowires() {
     let mut f = plain[..12].to_vec();
     f.extend_from_slice(&[0x88, 0x47]);
     f.extend_from_slice(&shim);
-    assert_eq!(decode(Linktype::ETHERNET, &f).unwrap().payload_len, 2);
+    assert_eq!(
+        decode(Linktype::ETHERNET, &f).unwrap().fields.payload_len,
+        2
+    );
     // A stack that never ends is refused, not looped over.
     let endless = with_shim([0x88, 0x47], &[0u8; 80]);
     assert!(decode(Linktype::ETHERNET, &endless).is_err());
@@ -167,7 +185,10 @@ fn mpls_label_stacks_and_pseudowires() {
 #[test]
 fn pppoe_session() {
     let f = with_shim([0x88, 0x64], &[0x11, 0, 0, 1, 0, 40, 0x00, 0x21]);
-    assert_eq!(decode(Linktype::ETHERNET, &f).unwrap().payload_len, 6);
+    assert_eq!(
+        decode(Linktype::ETHERNET, &f).unwrap().fields.payload_len,
+        6
+    );
     let lcp = with_shim([0x88, 0x64], &[0x11, 0, 0, 1, 0, 40, 0xc0, 0x21]);
     assert_eq!(decode(Linktype::ETHERNET, &lcp).unwrap_err(), Skip::NotIp);
 }
@@ -195,7 +216,7 @@ fn gre_carrying_ethernet_is_opened() {
     let seg = decode(Linktype::ETHERNET, &frame).unwrap();
     // The inner connection, not the tunnel's endpoints.
     assert_eq!(seg.src.to_string(), "10.0.0.1");
-    assert_eq!(seg.payload_len, 7);
+    assert_eq!(seg.fields.payload_len, 7);
 }
 
 /// The IPv4 fast path gives what the general decoder gives, or declines:

@@ -502,7 +502,7 @@ fn work(cfg: AnalysisConfig, ends: WorkerEnds) -> io::Result<Counters> {
                 a.prefetch_hashed(h);
             }
             match *item {
-                Input::Packet { frame, now, ref p } => a.shard_packet(frame, now, &p.prepared())?,
+                Input::Packet { frame, now, ref p } => a.shard_packet(frame, now, p)?,
                 Input::Sweep { frame, now } => a.shard_sweep(frame, now)?,
             }
         }
