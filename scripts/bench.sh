@@ -6,8 +6,9 @@
 # Generates a synthetic capture with examples/synth.rs (CONNECTIONS short
 # connections, 2000 open at once, bulk TSO transfers with loss, TIME-WAIT
 # reuse; about 5.9M packets at the defaults), then in one run, on the same
-# file: finscope on one thread and on every core (best of 5 each, and
-# their median), a plain libpcap read (tcpdump -r FILE -w /dev/null: the
+# file: finscope on one thread and on every core (7 runs each, taken in
+# alternation, best and median of each; the speedup is also the median of
+# the 7 back-to-back pairs), a plain libpcap read (tcpdump -r FILE -w /dev/null: the
 # floor any libpcap-based tool sits on), tshark -z conv,tcp and tcptrace -l when installed (once
 # each: they take a minute). Then finscope again on the same traffic four
 # times longer, to show memory stays flat. Each run reads the file from a
@@ -45,6 +46,30 @@ best_of() {
     med=$(echo $walls | tr ' ' '\n' | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')
     rss=$br
 }
+# pairs N CMD1 -- CMD2 → runs CMD1 and CMD2 alternately N times, so that
+# both see the same moments of a shared machine; sets wall1/med1/rss1 and
+# walln/medn/rssn as best_of does, and speedup: the median over the pairs
+# of CMD1's time over CMD2's.
+pairs() {
+    local n=$1 w1="" wn="" r="" b1=0 bn=0 a=() b=()
+    shift
+    while [ "$1" != -- ]; do a+=("$1"); shift; done
+    shift
+    b=("$@")
+    for _ in $(seq "$n"); do
+        measure "${a[@]}"
+        w1="$w1 $wall" one=$wall
+        [ "$rss" -gt "$b1" ] && b1=$rss
+        measure "${b[@]}"
+        wn="$wn $wall"
+        [ "$rss" -gt "$bn" ] && bn=$rss
+        r="$r $(awk "BEGIN{printf \"%.3f\", $one/$wall}")"
+    done
+    pick() { echo $1 | tr ' ' '\n' | sort -n | awk -v w="$2" '{v[NR]=$1} END{print (w=="best") ? v[1] : v[int((NR+1)/2)]}'; }
+    wall1=$(pick "$w1" best) med1=$(pick "$w1" med) rss1=$b1
+    walln=$(pick "$wn" best) medn=$(pick "$wn" med) rssn=$bn
+    speedup=$(pick "$r" med) speedup_lo=$(pick "$r" best) speedup_hi=$(echo $r | tr ' ' '\n' | sort -n | tail -1)
+}
 base1="" basen=""
 # 1234567 → 1,234,567 (whatever the locale)
 commas() { echo "$1" | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta'; }
@@ -75,12 +100,18 @@ for scale in 1 4; do
     tag=""
     [ "$scale" = 1 ] || tag=", 4x longer"
     # Both finscope runs first: every row's ratios need both times.
-    best_of 5 "$bin" analyze --format jsonl --threads 1 "$f"
-    wall1=$wall rss1=$rss med1=$med
     if [ "$cores" -gt 1 ]; then
-        best_of 5 "$bin" analyze --format jsonl --threads "$cores" "$f"
+        pairs 7 "$bin" analyze --format jsonl --threads 1 "$f" -- \
+            "$bin" analyze --format jsonl --threads "$cores" "$f"
+        if [ "$scale" = 1 ]; then
+            speedup1="$speedup ($speedup_lo-$speedup_hi)"
+        else
+            speedup4="$speedup ($speedup_lo-$speedup_hi)"
+        fi
+    else
+        best_of 7 "$bin" analyze --format jsonl --threads 1 "$f"
+        wall1=$wall rss1=$rss med1=$med walln=$wall rssn=$rss medn=$med
     fi
-    walln=$wall rssn=$rss medn=$med
     ratios=ratios
     if [ "$scale" = 1 ]; then base1=$wall1 basen=$walln; else ratios=none; fi
     wall=$wall1 rss=$rss1 med=$med1
@@ -105,4 +136,8 @@ for scale in 1 4; do
     fi
     rm -f "$f"
 done
+if [ "$cores" -gt 1 ]; then
+    echo
+    echo "finscope -j 1 time ÷ -j $cores time, median of 7 back-to-back pairs (lowest-highest): ${speedup1:-?}; 4x longer: ${speedup4:-?}"
+fi
 [ -n "${BENCH_DIR:-}" ] || rm -rf "$dir"
