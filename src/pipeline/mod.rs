@@ -65,9 +65,9 @@ impl Decoded<'static> {
 
 /// What the tracker reads of a TCP segment: its connection's key, which
 /// end sent it, the segment's fields, and (from the single-threaded loop,
-/// for `--write-streams`) the whole segment with its payload bytes. Both
-/// loops lend theirs: the single-threaded one from its [`Decoded`], a
-/// worker from its [`Handed`], neither building the other's form.
+/// for `--write-streams`) its payload bytes. Both loops lend theirs: the
+/// single-threaded one from its [`Decoded`], a worker from its [`Handed`],
+/// neither building the other's form.
 #[derive(Clone, Copy)]
 struct Seen<'s> {
     key: &'s FlowKey,
@@ -75,7 +75,9 @@ struct Seen<'s> {
     hash: crate::flow::KeyHash,
     captured_all: bool,
     fields: &'s decode::SegmentFields,
-    whole: Option<&'s decode::Segment<'s>>,
+    /// `None` on a worker: the hand-over carries no payload bytes, and a
+    /// `--write-streams` run is never split (see [`run_sources`]).
+    payload: Option<&'s [u8]>,
 }
 
 /// A TCP segment as it crosses to a `--threads` worker: a [`Decoded`]
@@ -252,9 +254,10 @@ impl Exporter {
         &mut self,
         id: u64,
         dir: crate::conn::Dir,
-        seg: &decode::Segment<'_>,
+        seg: &decode::SegmentFields,
+        payload: &[u8],
     ) -> io::Result<()> {
-        if seg.fields.flags.rst() {
+        if seg.flags.rst() {
             return Ok(());
         }
         let side = dir as usize;
@@ -262,13 +265,13 @@ impl Exporter {
         let Some(bs) = streams.get_mut(side) else {
             return Ok(());
         };
-        if seg.fields.flags.syn() {
-            bs.syn(SeqNumber(seg.fields.seq));
+        if seg.flags.syn() {
+            bs.syn(SeqNumber(seg.seq));
         }
-        let seq = if seg.fields.flags.syn() {
-            SeqNumber(seg.fields.seq) + 1
+        let seq = if seg.flags.syn() {
+            SeqNumber(seg.seq) + 1
         } else {
-            SeqNumber(seg.fields.seq)
+            SeqNumber(seg.seq)
         };
         // The cap: this connection's allowance, and what is left of the total.
         let room = self.cfg.total.saturating_sub(self.buffered) + bs.buffered();
@@ -277,9 +280,9 @@ impl Exporter {
         let mut err = None;
         let delta = bs.segment(
             seq,
-            seg.payload,
-            seg.fields.payload_len,
-            seg.fields.flags.fin(),
+            payload,
+            seg.payload_len,
+            seg.flags.fin(),
             cap,
             &mut |off, bytes| {
                 if err.is_none() {
@@ -710,7 +713,7 @@ impl<'s> Analyzer<'s> {
                     hash: d.hash,
                     captured_all: d.captured_all,
                     fields: &d.seg.fields,
-                    whole: Some(&d.seg),
+                    payload: Some(d.seg.payload),
                 },
                 p.ts,
             ),
@@ -735,7 +738,7 @@ impl<'s> Analyzer<'s> {
                 hash: h.hash,
                 captured_all: h.captured_all,
                 fields: &h.fields,
-                whole: None,
+                payload: None,
             },
             h.ts,
         )
@@ -757,7 +760,7 @@ impl<'s> Analyzer<'s> {
             hash,
             captured_all,
             fields: seg,
-            whole,
+            payload,
         } = d;
         self.counters.tcp_packets += 1;
         let at = Event::new(pkt_ts, self.clock.frame);
@@ -813,10 +816,9 @@ impl<'s> Analyzer<'s> {
         }
         if let Some(x) = self.export.as_mut() {
             // A duplicate (two taps) carries nothing new; skip it.
-            // Only the single-threaded loop exports streams, and it
-            // hands over the whole segment.
-            if let (true, Some(whole)) = (fresh, whole) {
-                x.segment(conn.id, dir, whole)?;
+            debug_assert!(payload.is_some(), "streams exported from a worker");
+            if let (true, Some(payload)) = (fresh, payload) {
+                x.segment(conn.id, dir, seg, payload)?;
             }
         }
         if let Some(w) = self.watch.as_mut() {

@@ -49,8 +49,6 @@ pub struct Stream {
     pub unique_bytes: u64,
     /// Payload bytes seen more than once.
     pub retransmitted_bytes: u64,
-    /// Holes given up because the list was full (saturating).
-    pub holes_dropped: u32,
 }
 
 impl Stream {
@@ -150,7 +148,6 @@ impl Stream {
             // Give up the lowest hole: its bytes, if they ever come, will be
             // counted as retransmitted.
             self.holes.remove(0);
-            self.holes_dropped = self.holes_dropped.saturating_add(1);
         }
         self.holes.push((from, to));
     }
@@ -175,11 +172,10 @@ impl Stream {
                         *h = l;
                     }
                     // Splitting needs one more slot; without one, keep the
-                    // left part only and count the right as given up.
+                    // left part only: the right's bytes, if they come,
+                    // count as retransmitted.
                     if self.holes.insert(i + 1, r) {
                         i += 1;
-                    } else {
-                        self.holes_dropped = self.holes_dropped.saturating_add(1);
                     }
                     i += 1;
                 }

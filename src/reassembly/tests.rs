@@ -80,7 +80,35 @@ fn hole_list_is_bounded() {
         st.on_data(s(i * 20 + 10), 10);
     }
     assert_eq!(st.holes().count(), MAX_HOLES);
-    assert_eq!(st.holes_dropped, 5);
+    // The five lowest holes were given up: their bytes count as
+    // retransmitted when they come. The sixth is still held: new bytes.
+    let o = st.on_data(s(0), 10);
+    assert_eq!((o.new, o.old), (0, 10));
+    let o = st.on_data(s(80), 10);
+    assert_eq!((o.new, o.old), (0, 10));
+    let o = st.on_data(s(100), 10);
+    assert_eq!((o.new, o.old), (10, 0));
+    assert_eq!(st.holes().count(), MAX_HOLES - 1);
+}
+
+#[test]
+fn a_split_with_the_hole_list_full_keeps_the_left_part() {
+    let mut st = Stream::default();
+    st.init(s(0));
+    for i in 0..MAX_HOLES as u32 {
+        st.on_data(s(i * 20 + 10), 10);
+    }
+    assert_eq!(st.holes().count(), MAX_HOLES);
+    // Bytes in the middle of the first hole, [0, 10): no slot for its
+    // right part, which is given up.
+    let o = st.on_data(s(3), 2);
+    assert_eq!((o.new, o.old), (2, 0));
+    assert_eq!(st.holes().next(), Some((s(0), s(3))));
+    assert_eq!(st.holes().count(), MAX_HOLES);
+    let o = st.on_data(s(5), 5);
+    assert_eq!((o.new, o.old), (0, 5));
+    let o = st.on_data(s(0), 3);
+    assert_eq!((o.new, o.old), (3, 0));
 }
 
 #[test]
