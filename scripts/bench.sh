@@ -31,6 +31,8 @@ measure() {
     read -r wall rss < <(tail -1 "$dir/time.txt")
     med=$wall
 }
+# pick "T1 T2 ..." best|med → the smallest of the numbers, or their median.
+pick() { echo $1 | tr ' ' '\n' | sort -n | awk -v w="$2" '{v[NR]=$1} END{print (w=="best") ? v[1] : v[int((NR+1)/2)]}'; }
 # best_of N CMD... → wall: the fastest of N runs, med: their median, rss:
 # the largest peak of them (a shared VM's speed moves from one minute to
 # the next; its memory does not).
@@ -42,9 +44,7 @@ best_of() {
         walls="$walls $wall"
         [ "$rss" -gt "$br" ] && br=$rss
     done
-    wall=$(echo $walls | tr ' ' '\n' | sort -n | head -1)
-    med=$(echo $walls | tr ' ' '\n' | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')
-    rss=$br
+    wall=$(pick "$walls" best) med=$(pick "$walls" med) rss=$br
 }
 # pairs N CMD1 -- CMD2 → runs CMD1 and CMD2 alternately N times, so that
 # both see the same moments of a shared machine; sets wall1/med1/rss1 and
@@ -65,7 +65,6 @@ pairs() {
         [ "$rss" -gt "$bn" ] && bn=$rss
         r="$r $(awk "BEGIN{printf \"%.3f\", $one/$wall}")"
     done
-    pick() { echo $1 | tr ' ' '\n' | sort -n | awk -v w="$2" '{v[NR]=$1} END{print (w=="best") ? v[1] : v[int((NR+1)/2)]}'; }
     wall1=$(pick "$w1" best) med1=$(pick "$w1" med) rss1=$b1
     walln=$(pick "$wn" best) medn=$(pick "$wn" med) rssn=$bn
     speedup=$(pick "$r" med) speedup_lo=$(pick "$r" best) speedup_hi=$(echo $r | tr ' ' '\n' | sort -n | tail -1)
