@@ -761,10 +761,12 @@ fn leave(main: &mut Analyzer<'_>, relayed: &Relayed, at: usize) -> io::Result<()
             Some(c) => deliver(main, c, ended),
             None => Ok(()),
         },
-        What::Rendered { left, bytes, .. } => {
+        What::Rendered {
+            id, left, bytes, ..
+        } => {
             main.hosts.record(*left);
             match relayed.out.get(bytes.clone()) {
-                Some(out) => main.sink.rendered(out),
+                Some(out) => main.sink.rendered(*id, out),
                 None => Ok(()),
             }
         }

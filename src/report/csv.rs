@@ -100,7 +100,7 @@ impl<W: Write> Sink for CsvSink<W> {
         Some(Renderer::Csv)
     }
 
-    fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+    fn rendered(&mut self, _id: u64, bytes: &[u8]) -> io::Result<()> {
         self.header()?;
         self.out.write_all(bytes)
     }

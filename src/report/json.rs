@@ -26,13 +26,6 @@ fn write_findings(
     Ok(())
 }
 
-/// One finding's record, as JSON.
-fn finding_json(f: &Finding, precision: crate::capture::Precision) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(512);
-    FindingRecord::new(f, precision).write_json(&mut bytes);
-    bytes
-}
-
 /// A connection's JSON Lines: its record, then each finding.
 pub(super) fn render_jsonl(record: &ConnRecord<'_>, findings: &[Finding], out: &mut Vec<u8>) {
     record.write_json(out);
@@ -80,7 +73,7 @@ impl<W: Write> Sink for JsonlSink<W> {
         })
     }
 
-    fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+    fn rendered(&mut self, _id: u64, bytes: &[u8]) -> io::Result<()> {
         self.out.write_all(bytes)
     }
 
@@ -109,8 +102,39 @@ impl<W: Write> Sink for JsonlSink<W> {
 pub struct JsonSink<W: Write> {
     out: W,
     quiet: bool,
-    connections: Vec<(u64, Vec<u8>)>,
-    findings: Vec<(u64, Vec<u8>)>,
+    connections: Texts,
+    findings: Texts,
+}
+
+/// JSON texts kept for the end: their bytes back to back in one buffer (a
+/// buffer of its own for each cost an allocation a record, and its unused
+/// capacity), and where each one is, with the connection id it sorts by.
+#[derive(Default)]
+struct Texts {
+    bytes: Vec<u8>,
+    at: Vec<(u64, std::ops::Range<usize>)>,
+}
+
+impl Texts {
+    /// Keeps what `write` appends, under `id`.
+    fn push(&mut self, id: u64, write: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.bytes.len();
+        write(&mut self.bytes);
+        self.at.push((id, start..self.bytes.len()));
+    }
+
+    /// Writes the texts in id order, comma-separated (a stable sort: a
+    /// connection's findings stay in rule order).
+    fn write_sorted(&mut self, out: &mut impl Write) -> io::Result<()> {
+        self.at.sort_by_key(|(id, _)| *id);
+        for (i, (_, range)) in self.at.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(self.bytes.get(range.clone()).unwrap_or_default())?;
+        }
+        Ok(())
+    }
 }
 
 impl<W: Write> JsonSink<W> {
@@ -118,8 +142,8 @@ impl<W: Write> JsonSink<W> {
         JsonSink {
             out,
             quiet,
-            connections: Vec::new(),
-            findings: Vec::new(),
+            connections: Texts::default(),
+            findings: Texts::default(),
         }
     }
 }
@@ -129,12 +153,34 @@ impl<W: Write> Sink for JsonSink<W> {
         if self.quiet {
             return Ok(());
         }
-        let mut bytes = Vec::with_capacity(640);
-        record.write_json(&mut bytes);
-        self.connections.push((record.id, bytes));
+        self.connections
+            .push(record.id, |out| record.write_json(out));
         for f in findings {
-            self.findings
-                .push((record.id, finding_json(f, record.precision)));
+            self.findings.push(record.id, |out| {
+                FindingRecord::new(f, record.precision).write_json(out)
+            });
+        }
+        Ok(())
+    }
+
+    /// `--threads` workers render each connection as `jsonl` does: its
+    /// record's line, then a line per finding. A JSON text never holds a
+    /// raw newline (strings escape it), so the lines split it back.
+    fn renderer(&self) -> Option<Renderer> {
+        Some(match self.quiet {
+            true => Renderer::Nothing,
+            false => Renderer::Jsonl,
+        })
+    }
+
+    fn rendered(&mut self, id: u64, bytes: &[u8]) -> io::Result<()> {
+        let mut lines = bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty());
+        if let Some(record) = lines.next() {
+            self.connections
+                .push(id, |out| out.extend_from_slice(record));
+        }
+        for f in lines {
+            self.findings.push(id, |out| out.extend_from_slice(f));
         }
         Ok(())
     }
@@ -149,31 +195,64 @@ impl<W: Write> Sink for JsonSink<W> {
         }
         for f in findings {
             // Host findings follow the connections' findings.
-            self.findings.push((u64::MAX, finding_json(f, precision)));
+            self.findings.push(u64::MAX, |out| {
+                FindingRecord::new(f, precision).write_json(out)
+            });
         }
         Ok(())
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        self.connections.sort_by_key(|(id, _)| *id);
-        // A stable sort keeps each connection's findings in rule order.
-        self.findings.sort_by_key(|(id, _)| *id);
         write!(self.out, "{{\"schema\":\"{SCHEMA}\",\"summary\":")?;
         serde_json::to_writer(&mut self.out, summary).map_err(to_io)?;
-        for (name, items) in [
-            ("connections", &self.connections),
-            ("findings", &self.findings),
+        for (name, texts) in [
+            ("connections", &mut self.connections),
+            ("findings", &mut self.findings),
         ] {
             write!(self.out, ",\"{name}\":[")?;
-            for (i, (_, bytes)) in items.iter().enumerate() {
-                if i > 0 {
-                    self.out.write_all(b",")?;
-                }
-                self.out.write_all(bytes)?;
-            }
+            texts.write_sorted(&mut self.out)?;
             self.out.write_all(b"]")?;
         }
         self.out.write_all(b"}\n")?;
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(t: &mut Texts) -> String {
+        let mut out = Vec::new();
+        t.write_sorted(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// What a `--threads` worker rendered (a record's line, then its
+    /// findings' lines) is kept as the one-thread path keeps it: the record
+    /// among the connections, each finding among the findings, under the
+    /// connection's id; written in id order, a connection's findings in the
+    /// order they came.
+    #[test]
+    fn rendered_lines_are_kept_as_records_and_findings_by_id() {
+        let mut sink = JsonSink::new(Vec::new(), false);
+        sink.rendered(9, b"{\"c\":9}\n{\"f\":\"9a\"}\n{\"f\":\"9b\"}\n")
+            .unwrap();
+        sink.rendered(4, b"{\"c\":4}\n").unwrap();
+        sink.rendered(6, b"{\"c\":6}\n{\"f\":\"6a\"}\n").unwrap();
+        assert_eq!(texts(&mut sink.connections), r#"{"c":4},{"c":6},{"c":9}"#);
+        assert_eq!(
+            texts(&mut sink.findings),
+            r#"{"f":"6a"},{"f":"9a"},{"f":"9b"}"#
+        );
+    }
+
+    /// A quiet sink renders nothing on the workers and keeps nothing.
+    #[test]
+    fn a_quiet_sink_keeps_nothing_rendered() {
+        let mut sink = JsonSink::new(Vec::new(), true);
+        assert_eq!(sink.renderer(), Some(Renderer::Nothing));
+        sink.rendered(1, b"").unwrap();
+        assert!(sink.connections.at.is_empty() && sink.findings.at.is_empty());
     }
 }

@@ -36,16 +36,15 @@ pub trait Sink {
     /// The analysis is over.
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
     /// How each connection's output can be made apart from the sink, in
-    /// any thread, when the sink writes every connection as bytes of its
-    /// own, in the order it gets them (`--threads` workers then render and
-    /// the merge only writes). `None`: the sink needs the records (it
-    /// sorts or sums them).
+    /// any thread, when the sink keeps every connection as bytes of its
+    /// own (`--threads` workers then render and the merge only hands the
+    /// bytes on). `None`: the sink needs the records (it sums them).
     fn renderer(&self) -> Option<Renderer> {
         None
     }
-    /// Writes what [`Sink::renderer`]'s renderer made of one or more
-    /// connections, as [`Sink::connection`] would have written them.
-    fn rendered(&mut self, _bytes: &[u8]) -> io::Result<()> {
+    /// Writes what [`Sink::renderer`]'s renderer made of connection `id`,
+    /// as [`Sink::connection`] would have written it.
+    fn rendered(&mut self, _id: u64, _bytes: &[u8]) -> io::Result<()> {
         Err(io::Error::other(
             "this output format cannot take records rendered by --threads workers (a bug in finscope: please report it; --threads 1 avoids it)",
         ))
