@@ -328,29 +328,53 @@ impl FindingRecord<'_> {
     }
 }
 
+/// How a number of seconds is laid out: as ryu writes it (JSON), or as
+/// Rust's `Display` writes an `f64` (CSV).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Layout {
+    Ryu,
+    Display,
+}
+
 /// `secs` (which is `ns as f64 / 1e9`) as ryu writes it, from the integer
 /// where that is plain: ryu took about 380 instructions a record.
-///
-/// ryu writes the shortest decimal that reads back as the same double. For
-/// `ns` of at most 15 significant digits (and below 2^53, so the division
-/// is of exact operands and rounds once) that decimal is `ns / 10^9`
-/// itself: two distinct decimals of 15 digits or fewer never round to one
-/// double (`DBL_DIG`), so no shorter one can. What is left is ryu's layout
-/// (`pretty::format64`): `ddd.0` for whole seconds, `d.ddd`, and `0.0ddd`
-/// down to four zeros; beyond those it writes an exponent, and ryu does.
 fn write_seconds(out: &mut Vec<u8>, ns: i64) {
+    write_seconds_as(out, ns, Layout::Ryu);
+}
+
+/// `ns as f64 / 1e9` laid out as `layout` writes the double, from the
+/// integer where that is plain.
+///
+/// ryu, and `Display`, write the shortest decimal that reads back as the
+/// same double. For `ns` of at most 15 significant digits (and below 2^53,
+/// so the division is of exact operands and rounds once) that decimal is
+/// `ns / 10^9` itself: two distinct decimals of 15 digits or fewer never
+/// round to one double (`DBL_DIG`), so no shorter one can. What is left is
+/// the layout. ryu's (`pretty::format64`): `ddd.0` for whole seconds,
+/// `d.ddd`, and `0.0ddd` down to four zeros; beyond those it writes an
+/// exponent, and ryu does. `Display`'s: `ddd` for whole seconds, `d.ddd`
+/// and `0.0ddd`, never an exponent.
+pub(super) fn write_seconds_as(out: &mut Vec<u8>, ns: i64, layout: Layout) {
     let secs = ns as f64 / 1e9;
-    let ryu = |out: &mut Vec<u8>| {
-        out.extend_from_slice(ryu::Buffer::new().format_finite(secs).as_bytes());
+    let general = |out: &mut Vec<u8>| match layout {
+        Layout::Ryu => out.extend_from_slice(ryu::Buffer::new().format_finite(secs).as_bytes()),
+        Layout::Display => {
+            use std::io::Write;
+            // Writing to a Vec cannot fail.
+            let _ = write!(out, "{secs}");
+        }
     };
     let Ok(n) = u64::try_from(ns) else {
-        return ryu(out);
+        return general(out);
     };
     if n == 0 {
-        return out.extend_from_slice(b"0.0");
+        return out.extend_from_slice(match layout {
+            Layout::Ryu => b"0.0",
+            Layout::Display => b"0",
+        });
     }
     if n >= 1 << 53 {
-        return ryu(out);
+        return general(out);
     }
     // n = m × 10^t, m without trailing zeros: the value is m × 10^(t-9).
     let (mut m, mut t) = (n, 0i32);
@@ -364,13 +388,15 @@ fn write_seconds(out: &mut Vec<u8>, ns: i64) {
     let k = t - 9;
     // The decimal point falls after `point` of m's digits (ryu's `kk`).
     let point = len + k;
-    if len > 15 || point > 16 || point <= -5 {
-        return ryu(out);
+    if len > 15 || (layout == Layout::Ryu && (point > 16 || point <= -5)) {
+        return general(out);
     }
     if k >= 0 {
         out.extend_from_slice(m_text);
         out.extend(std::iter::repeat_n(b'0', k as usize));
-        out.extend_from_slice(b".0");
+        if layout == Layout::Ryu {
+            out.extend_from_slice(b".0");
+        }
     } else if point > 0 {
         let (whole, frac) = m_text.split_at(point as usize);
         out.extend_from_slice(whole);
@@ -545,6 +571,51 @@ mod tests {
         }
         for n in [
             1i64 << 53,
+            (1 << 53) - 1,
+            (1 << 53) + 1,
+            i64::MAX,
+            -1,
+            -1_000_000,
+        ] {
+            check(n);
+        }
+    }
+
+    /// Seconds laid out as `Display` are what `Display` writes for the
+    /// double, on the numbers `seconds_match_ryu` takes and on values
+    /// ryu writes with an exponent.
+    #[test]
+    fn seconds_match_display() {
+        let check = |ns: i64| {
+            let mut out = Vec::new();
+            write_seconds_as(&mut out, ns, Layout::Display);
+            assert_eq!(
+                std::str::from_utf8(&out).unwrap(),
+                (ns as f64 / 1e9).to_string(),
+                "{ns}"
+            );
+        };
+        for ns in 0..2_000_000 {
+            check(ns);
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = 1 + (x % 17) as u32;
+            let m = (x >> 8) % 10u64.pow(digits);
+            let zeros = (x >> 40) as u32 % 17;
+            if let Some(n) = 10u64.checked_pow(zeros).and_then(|p| m.checked_mul(p)) {
+                check(n.min(1 << 54) as i64);
+            }
+        }
+        for n in [
+            1i64,
+            10,
+            1_000_000_000_000_000_000,
+            123_000_000_000_000_000,
+            1 << 53,
             (1 << 53) - 1,
             (1 << 53) + 1,
             i64::MAX,
