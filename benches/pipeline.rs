@@ -11,7 +11,7 @@ use finscope::conn::{Connection, Event};
 use finscope::decode;
 use finscope::flow::{FlowKey, FlowTable, List};
 use finscope::pipeline::{run_sources, AnalysisConfig};
-use finscope::report::{ConnRecord, Sink, Summary};
+use finscope::report::{ConnRecord, CsvSink, JsonSink, JsonlSink, Sink, Summary};
 
 /// Every frame of every testdata capture, with its link type.
 fn frames() -> Vec<(u32, i64, Vec<u8>)> {
@@ -190,6 +190,36 @@ fn benches(c: &mut Criterion) {
             black_box(r.counters.packets)
         })
     });
+    g.finish();
+
+    // The same run written out by each streaming format (into memory): what
+    // rendering the records costs on top of the analysis.
+    let mut g = c.benchmark_group("output");
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.sample_size(20);
+    type MakeSink = fn() -> Box<dyn Sink>;
+    let formats: [(&str, MakeSink); 3] = [
+        ("jsonl", || Box::new(JsonlSink::new(Vec::new(), false))),
+        ("json", || Box::new(JsonSink::new(Vec::new(), false))),
+        ("csv", || Box::new(CsvSink::new(Vec::new()))),
+    ];
+    for (name, make) in formats {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let src =
+                    FileSource::from_reader("bench", Box::new(Cursor::new(bytes.clone()))).unwrap();
+                let mut sink = make();
+                let r = run_sources(
+                    vec![src],
+                    AnalysisConfig::default(),
+                    &mut *sink,
+                    &mut |_| {},
+                )
+                .unwrap();
+                black_box(r.counters.packets)
+            })
+        });
+    }
     g.finish();
 }
 
