@@ -137,6 +137,29 @@ impl Texts {
     }
 }
 
+/// Where the first `\n` in `bytes` is, eight bytes at a time (a record
+/// is some 600 bytes; a byte at a time was a fifth of the merging
+/// thread's time with `--format json --threads 2`).
+fn newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    const NL: u64 = u64::from_le_bytes([b'\n'; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let x = u64::from_le_bytes(c.try_into().unwrap_or_default()) ^ NL;
+        // The lowest bit set marks the first zero byte exactly (a borrow
+        // only carries into the bytes above it).
+        let zero = x.wrapping_sub(ONES) & !x & HIGH;
+        if zero != 0 {
+            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = chunks.remainder();
+    tail.iter().position(|&b| b == b'\n').map(|i| at + i)
+}
+
 impl<W: Write> JsonSink<W> {
     pub fn new(out: W, quiet: bool) -> Self {
         JsonSink {
@@ -174,13 +197,18 @@ impl<W: Write> Sink for JsonSink<W> {
     }
 
     fn rendered(&mut self, id: u64, bytes: &[u8]) -> io::Result<()> {
-        let mut lines = bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty());
-        if let Some(record) = lines.next() {
-            self.connections
-                .push(id, |out| out.extend_from_slice(record));
-        }
-        for f in lines {
-            self.findings.push(id, |out| out.extend_from_slice(f));
+        let mut rest = bytes;
+        let mut first = true;
+        while !rest.is_empty() {
+            let end = newline(rest).unwrap_or(rest.len());
+            let (line, after) = rest.split_at(end);
+            rest = after.get(1..).unwrap_or_default();
+            let texts = match first {
+                true => &mut self.connections,
+                false => &mut self.findings,
+            };
+            first = false;
+            texts.push(id, |out| out.extend_from_slice(line));
         }
         Ok(())
     }
@@ -245,6 +273,34 @@ mod tests {
             texts(&mut sink.findings),
             r#"{"f":"6a"},{"f":"9a"},{"f":"9b"}"#
         );
+    }
+
+    /// The word-at-a-time search finds what a byte-at-a-time one finds,
+    /// wherever the newline falls in a word and whatever the bytes around
+    /// it (0x0a's neighbours 0x09 and 0x0b, 0x8a, 0xff included).
+    #[test]
+    fn newline_finds_the_first_line_break() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let bytes = [b'\n', 0x09, 0x0b, 0x8a, 0xff, 0x00, b'a', 0x0a ^ 0x80];
+        for len in 0..40 {
+            for _ in 0..2_000 {
+                let v: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        // Rare newlines, so that some words hold none.
+                        match x % 16 {
+                            0 => b'\n',
+                            n => {
+                                bytes.get(n as usize % 8).copied().unwrap_or(b'z') ^ u8::from(n > 8)
+                            }
+                        }
+                    })
+                    .collect();
+                assert_eq!(newline(&v), v.iter().position(|&b| b == b'\n'), "{v:?}");
+            }
+        }
     }
 
     /// A quiet sink renders nothing on the workers and keeps nothing.
