@@ -539,54 +539,55 @@ mod tests {
         }
     }
 
-    /// Seconds written from the integer are what ryu writes for the
-    /// double: every duration up to two milliseconds in nanoseconds, and
-    /// numbers of every length and number of trailing zeros up to 2^53.
-    #[test]
-    fn seconds_match_ryu() {
-        let check = |ns: i64| {
-            let secs = ns as f64 / 1e9;
-            let mut out = Vec::new();
-            write_seconds(&mut out, ns);
-            assert_eq!(
-                std::str::from_utf8(&out).unwrap(),
-                ryu::Buffer::new().format_finite(secs),
-                "{ns}"
-            );
-        };
-        for ns in 0..2_000_000 {
-            check(ns);
-        }
+    /// The durations the seconds tests take: every one up to two
+    /// milliseconds in nanoseconds, numbers of every length and number of
+    /// trailing zeros up to 2^53, the edges of 2^53, negative ones, and
+    /// whole seconds past ryu's exponent.
+    fn seconds_cases() -> impl Iterator<Item = i64> {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        for _ in 0..200_000 {
+        let random = (0..200_000).filter_map(move |_| {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             let digits = 1 + (x % 17) as u32;
             let m = (x >> 8) % 10u64.pow(digits);
             let zeros = (x >> 40) as u32 % 17;
-            if let Some(n) = 10u64.checked_pow(zeros).and_then(|p| m.checked_mul(p)) {
-                check(n.min(1 << 54) as i64);
-            }
-        }
-        for n in [
+            let n = 10u64.checked_pow(zeros).and_then(|p| m.checked_mul(p))?;
+            Some(n.min(1 << 54) as i64)
+        });
+        let edges = [
             1i64 << 53,
             (1 << 53) - 1,
             (1 << 53) + 1,
             i64::MAX,
             -1,
             -1_000_000,
-        ] {
-            check(n);
+            1_000_000_000_000_000_000,
+            123_000_000_000_000_000,
+        ];
+        (0..2_000_000).chain(random).chain(edges)
+    }
+
+    /// Seconds written from the integer are what ryu writes for the
+    /// double.
+    #[test]
+    fn seconds_match_ryu() {
+        for ns in seconds_cases() {
+            let mut out = Vec::new();
+            write_seconds(&mut out, ns);
+            assert_eq!(
+                std::str::from_utf8(&out).unwrap(),
+                ryu::Buffer::new().format_finite(ns as f64 / 1e9),
+                "{ns}"
+            );
         }
     }
 
     /// Seconds laid out as `Display` are what `Display` writes for the
-    /// double, on the numbers `seconds_match_ryu` takes and on values
-    /// ryu writes with an exponent.
+    /// double.
     #[test]
     fn seconds_match_display() {
-        let check = |ns: i64| {
+        for ns in seconds_cases() {
             let mut out = Vec::new();
             write_seconds_as(&mut out, ns, Layout::Display);
             assert_eq!(
@@ -594,35 +595,6 @@ mod tests {
                 (ns as f64 / 1e9).to_string(),
                 "{ns}"
             );
-        };
-        for ns in 0..2_000_000 {
-            check(ns);
-        }
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        for _ in 0..200_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let digits = 1 + (x % 17) as u32;
-            let m = (x >> 8) % 10u64.pow(digits);
-            let zeros = (x >> 40) as u32 % 17;
-            if let Some(n) = 10u64.checked_pow(zeros).and_then(|p| m.checked_mul(p)) {
-                check(n.min(1 << 54) as i64);
-            }
-        }
-        for n in [
-            1i64,
-            10,
-            1_000_000_000_000_000_000,
-            123_000_000_000_000_000,
-            1 << 53,
-            (1 << 53) - 1,
-            (1 << 53) + 1,
-            i64::MAX,
-            -1,
-            -1_000_000,
-        ] {
-            check(n);
         }
     }
 
