@@ -33,7 +33,7 @@ fn captures(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn assert_same(files: &[PathBuf], extra: &[&str]) {
-    for format in ["jsonl", "json", "csv"] {
+    for format in ["jsonl", "json", "csv", "table"] {
         let one = output(files, format, "1", extra);
         assert!(!one.is_empty(), "{files:?}: no output");
         for n in ["2", "3", "5"] {

@@ -316,8 +316,7 @@ impl<C> FlowTable<C> {
 
     /// Takes a connection out of the table, leaving its value where it is
     /// until the slot is used again: the caller reads it in place
-    /// ([`FlowTable::released`]) instead of moving a large value out, or
-    /// takes it ([`FlowTable::take_released`]).
+    /// ([`FlowTable::released`]) instead of moving a large value out.
     pub fn release(&mut self, id: SlotId) -> Option<&C> {
         let s = self.slot(id)?;
         if !s.live {
@@ -331,15 +330,6 @@ impl<C> FlowTable<C> {
         let s = self.slot_mut(id)?;
         s.live = false;
         s.value.as_ref()
-    }
-
-    /// Moves out a value [`FlowTable::release`] left in its slot.
-    pub fn take_released(&mut self, id: SlotId) -> Option<C> {
-        let s = self.slot_mut(id)?;
-        if s.live {
-            return None;
-        }
-        s.value.take()
     }
 
     /// A value [`FlowTable::release`] left in its slot (until the next
@@ -439,8 +429,7 @@ mod tests {
         assert_eq!(d, c);
         assert_eq!(t.len(), 3);
         assert_eq!(t.release(a), Some(&"a"));
-        assert_eq!(t.take_released(a), Some("a"));
-        assert_eq!(t.take_released(a), None);
+        assert_eq!(t.released(a), Some(&"a"), "left in its slot");
         assert_eq!(t.release(d), Some(&"d"));
         assert_eq!(t.oldest(List::Open), None);
         assert_eq!(t.release(d), None);

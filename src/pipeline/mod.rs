@@ -1066,7 +1066,7 @@ impl<'s> Analyzer<'s> {
     /// is the run's already).
     fn relay_end(
         &mut self,
-        table: &mut FlowTable<Connection>,
+        table: &FlowTable<Connection>,
         slot: SlotId,
         reason: EndReason,
         judged_at: Timestamp,
@@ -1097,20 +1097,21 @@ impl<'s> Analyzer<'s> {
                 return;
             }
         }
-        // Handed over, not copied (the scratch allocates again only for
-        // the next connection with findings).
+        // A sink that takes records gets one without the connection: 300
+        // bytes for the merge to read where the connection is a kilobyte.
+        // The findings are handed over, not copied (the scratch allocates
+        // again only for the next connection with findings).
+        self.counters.judged(&verdict, &self.scratch);
         let found = std::mem::take(&mut self.scratch);
-        if let (Some(r), Some(conn)) = (self.relay.as_mut(), table.take_released(slot)) {
-            r.end(
+        let record = ConnRecord::new(conn, &verdict, reason, self.precision, &found).into_owned();
+        if let Some(r) = self.relay.as_mut() {
+            r.record(
                 self.clock.frame,
                 self.phase,
-                parallel::Ended {
-                    judged_at,
-                    reason,
-                    verdict,
-                    found,
-                },
-                conn,
+                judged_at,
+                HostEvent::left(conn),
+                record,
+                found,
             );
         }
     }

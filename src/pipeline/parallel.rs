@@ -39,7 +39,6 @@ use super::{
     LOOKAHEAD, PREFETCH_AHEAD,
 };
 use crate::capture::{CaptureError, FileSource, Merge, Precision, Timestamp};
-use crate::conn::{Connection, EndReason, Verdict};
 use crate::findings::hosts::HostEvent;
 use crate::findings::Finding;
 use crate::report::{ConnRecord, FileSummary, Renderer, Sink, Summary};
@@ -67,20 +66,20 @@ const CAPTURE_ENDING: u64 = u64::MAX - 1;
 const QUEUE_DEPTH: usize = 4;
 
 /// What a worker relays, in the order it happened: the items, the
-/// connections that ended for the merge to hand to the sink (moved out of
-/// the worker's table; the merge reads them in place), and the output of
-/// those the worker rendered itself.
+/// records of connections that ended with their findings, for the merge
+/// to hand to a sink that takes records (the merge reads them in place),
+/// and the output of those the worker rendered itself.
 #[derive(Default)]
 pub(super) struct Relayed {
     items: Vec<RelayItem>,
-    conns: Vec<Connection>,
+    records: Vec<(ConnRecord<'static>, Vec<Finding>)>,
     out: Vec<u8>,
 }
 
 impl Relayed {
     fn clear(&mut self) {
         self.items.clear();
-        self.conns.clear();
+        self.records.clear();
         self.out.clear();
     }
 }
@@ -130,11 +129,28 @@ impl Relay {
         );
     }
 
-    /// A connection ended: how, and the connection itself.
-    pub(super) fn end(&mut self, frame: u64, phase: Phase, ended: Ended, conn: Connection) {
-        self.now.conns.push(conn);
-        let conn = self.now.conns.len() - 1;
-        self.push(frame, phase, What::End { ended, conn });
+    /// A connection ended and this worker judged and counted it: its
+    /// record and findings, for a sink that takes records.
+    pub(super) fn record(
+        &mut self,
+        frame: u64,
+        phase: Phase,
+        judged_at: Timestamp,
+        left: HostEvent,
+        record: ConnRecord<'static>,
+        found: Vec<Finding>,
+    ) {
+        self.now.records.push((record, found));
+        let record = self.now.records.len() - 1;
+        self.push(
+            frame,
+            phase,
+            What::Record {
+                judged_at,
+                left,
+                record,
+            },
+        );
     }
 
     /// What was relayed so far, leaving empty buffers (recycled ones when
@@ -142,7 +158,7 @@ impl Relay {
     fn take(&mut self) -> Relayed {
         let mut next = self.spare.try_recv().unwrap_or_else(|_| Relayed {
             items: Vec::with_capacity(self.now.items.capacity()),
-            conns: Vec::with_capacity(self.now.conns.capacity()),
+            records: Vec::with_capacity(self.now.records.capacity()),
             out: Vec::with_capacity(self.now.out.capacity()),
         });
         // The merge hands buffers back as it used them: what their
@@ -165,9 +181,14 @@ pub(super) enum What {
     Start,
     /// For the host tracker.
     Host(HostEvent),
-    /// A connection left the worker's table, for the merge to hand to the
-    /// sink: `conn` indexes the batch's connections.
-    End { ended: Ended, conn: usize },
+    /// A connection left the worker's table, judged and counted there:
+    /// what the host tracker hears of it, and its record and findings, at
+    /// `record` of the batch's.
+    Record {
+        judged_at: Timestamp,
+        left: HostEvent,
+        record: usize,
+    },
     /// A connection left the worker's table, judged, counted and rendered
     /// there: what the host tracker hears of it, and its output, at
     /// `bytes` of the batch's.
@@ -177,14 +198,6 @@ pub(super) enum What {
         left: HostEvent,
         bytes: std::ops::Range<usize>,
     },
-}
-
-/// How a worker judged a connection that left its table.
-pub(super) struct Ended {
-    pub(super) judged_at: Timestamp,
-    pub(super) reason: EndReason,
-    pub(super) verdict: Verdict,
-    pub(super) found: Vec<Finding>,
 }
 
 /// What the reading thread hands a worker.
@@ -708,7 +721,7 @@ fn play(
             main.hosts.record(*ev);
             Ok(())
         }
-        What::End { .. } | What::Rendered { .. } => {
+        What::Record { .. } | What::Rendered { .. } => {
             running.now = running.now.saturating_sub(1);
             leave(main, relayed, at)
         }
@@ -719,7 +732,9 @@ fn play(
 /// then its id (`None` for an item that is no end).
 fn end_key(what: &What, relayed: &Relayed) -> Option<(Timestamp, u64)> {
     match *what {
-        What::End { ref ended, conn } => relayed.conns.get(conn).map(|c| (ended.judged_at, c.id)),
+        What::Record {
+            judged_at, record, ..
+        } => relayed.records.get(record).map(|(r, _)| (judged_at, r.id)),
         What::Rendered { id, judged_at, .. } => Some((judged_at, id)),
         What::Start | What::Host(_) => None,
     }
@@ -757,10 +772,13 @@ fn leave(main: &mut Analyzer<'_>, relayed: &Relayed, at: usize) -> io::Result<()
         return Ok(());
     };
     match &item.what {
-        What::End { ended, conn } => match relayed.conns.get(*conn) {
-            Some(c) => deliver(main, c, ended),
-            None => Ok(()),
-        },
+        What::Record { left, record, .. } => {
+            main.hosts.record(*left);
+            match relayed.records.get(*record) {
+                Some((r, found)) => main.sink.connection(r, found),
+                None => Ok(()),
+            }
+        }
         What::Rendered {
             id, left, bytes, ..
         } => {
@@ -772,11 +790,6 @@ fn leave(main: &mut Analyzer<'_>, relayed: &Relayed, at: usize) -> io::Result<()
         }
         What::Start | What::Host(_) => Ok(()),
     }
-}
-
-/// Hands a connection a worker ended and judged to the sink.
-fn deliver(main: &mut Analyzer<'_>, conn: &Connection, ended: &Ended) -> io::Result<()> {
-    main.deliver(conn, ended.reason, &ended.verdict, &ended.found)
 }
 
 #[cfg(test)]

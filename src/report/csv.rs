@@ -190,7 +190,7 @@ mod tests {
             field(&r.state.client),
             field(&r.state.server),
             r.zeek.conn_state.to_string(),
-            quote(r.zeek.history),
+            quote(&r.zeek.history),
             r.packets.client.to_string(),
             r.packets.server.to_string(),
             r.bytes.client.to_string(),

@@ -1,5 +1,6 @@
 //! The `finscope/1` records (`output.md`): field names are a contract.
 
+use std::borrow::Cow;
 use std::fmt::Display;
 
 use serde::{Serialize, Serializer};
@@ -26,16 +27,23 @@ pub struct PerSide<T> {
     pub server: T,
 }
 
+/// The parts a record borrows from its connection are `Cow`s: a
+/// `--threads` worker hands the merge an owned record
+/// ([`ConnRecord::into_owned`]) instead of the 1 KB connection.
 #[derive(Serialize)]
 pub struct ZeekRecord<'a> {
     pub conn_state: &'static str,
-    pub history: &'a str,
+    pub history: Cow<'a, str>,
     /// Zeek's originator (its `id.orig_h`:`id.orig_p`).
     pub orig: Disp<crate::flow::SocketAddr>,
     /// Rows Zeek logs before this one for what finscope keeps as one
     /// connection (its timers split it); absent when there are none.
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub earlier: &'a [crate::conn::zeek::ZeekRow],
+    #[serde(skip_serializing_if = "no_rows")]
+    pub earlier: Cow<'a, [crate::conn::zeek::ZeekRow]>,
+}
+
+fn no_rows(rows: &[crate::conn::zeek::ZeekRow]) -> bool {
+    rows.is_empty()
 }
 
 /// A `connection` record.
@@ -110,13 +118,13 @@ impl<'a> ConnRecord<'a> {
             },
             zeek: ZeekRecord {
                 conn_state: c.zeek.conn_state(),
-                history: c.zeek.history(),
+                history: Cow::Borrowed(c.zeek.history()),
                 orig: Disp(if c.zeek_orig_is_client {
                     c.client
                 } else {
                     c.server
                 }),
-                earlier: c.zeek.earlier(),
+                earlier: Cow::Borrowed(c.zeek.earlier()),
             },
             packets: per(&|d| c.endpoint(d).packets),
             bytes: per(&|d| c.endpoint(d).stream.unique_bytes),
@@ -139,6 +147,47 @@ impl ConnRecord<'_> {
     /// The connection's duration in seconds.
     pub fn duration_s(&self) -> f64 {
         self.duration_ns as f64 / 1e9
+    }
+
+    /// The record with what it borrows from its connection copied: Zeek's
+    /// history (at most 40 bytes) and its earlier rows (most connections
+    /// have none).
+    pub fn into_owned(self) -> ConnRecord<'static> {
+        let ZeekRecord {
+            conn_state,
+            history,
+            orig,
+            earlier,
+        } = self.zeek;
+        ConnRecord {
+            zeek: ZeekRecord {
+                conn_state,
+                history: Cow::Owned(history.into_owned()),
+                orig,
+                earlier: Cow::Owned(earlier.into_owned()),
+            },
+            kind: self.kind,
+            id: self.id,
+            client: self.client,
+            server: self.server,
+            role_inferred: self.role_inferred,
+            first_seen: self.first_seen,
+            last_seen: self.last_seen,
+            duration_ns: self.duration_ns,
+            handshake: self.handshake,
+            teardown: self.teardown,
+            closer: self.closer,
+            time_wait: self.time_wait,
+            state: self.state,
+            packets: self.packets,
+            bytes: self.bytes,
+            retransmitted_bytes: self.retransmitted_bytes,
+            missed_bytes: self.missed_bytes,
+            duplicate_packets: self.duplicate_packets,
+            ended_by: self.ended_by,
+            findings: self.findings,
+            precision: self.precision,
+        }
     }
 
     /// Appends the record as one line of JSON: the same bytes serde would
@@ -205,7 +254,7 @@ impl ConnRecord<'_> {
         out.extend_from_slice(b"},\"zeek\":{\"conn_state\":");
         lit(out, self.zeek.conn_state);
         out.extend_from_slice(b",\"history\":");
-        lit(out, self.zeek.history);
+        lit(out, &self.zeek.history);
         out.extend_from_slice(b",\"orig\":\"");
         let [client_text, server_text] = texts;
         if self.zeek.orig.0 == self.client.0 {
