@@ -162,7 +162,7 @@ impl Relay {
             out: Vec::with_capacity(self.now.out.capacity()),
         });
         // The merge hands buffers back as it used them: what their
-        // connections and findings hold is freed here, on the thread that
+        // records and findings hold is freed here, on the thread that
         // allocated it (a free from another thread sends glibc's malloc
         // down its slow path on both).
         next.clear();
