@@ -21,5 +21,7 @@ pub mod live;
 pub mod pipeline;
 pub mod reassembly;
 pub mod report;
+#[cfg(test)]
+mod testdata;
 
 pub use app::{run, ExitStatus};

@@ -83,6 +83,14 @@ fn all_testdata_merged_reads_the_same_on_any_number_of_threads() {
         "the summary"
     );
     assert_eq!(one, output(&files, "jsonl", "2", &["-q"]));
+    // A quiet document: the summary, and no records however the workers
+    // hand them over.
+    let one = output(&files, "json", "1", &["-q"]);
+    let doc: serde_json::Value = serde_json::from_slice(&one).expect("one JSON document");
+    assert_eq!(doc["connections"], serde_json::json!([]));
+    assert_eq!(doc["findings"], serde_json::json!([]));
+    assert!(doc["summary"]["connections"].as_u64().is_some_and(|n| n > 100));
+    assert_eq!(one, output(&files, "json", "2", &["-q"]));
     // `check` takes its records through the merge (it sums them).
     let check = |threads: &str| {
         let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();

@@ -225,13 +225,7 @@ fn gre_carrying_ethernet_is_opened() {
 /// bytes set to values that cross the fast path's checks.
 #[test]
 fn the_ipv4_fast_path_decodes_as_the_general_path() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
-        .collect();
-    files.sort();
+    let files = crate::testdata::captures();
     let same = |p: &[u8]| {
         if let Some(fast) = ipv4_tcp(p) {
             let general = ip_general(p, 0);

@@ -1075,44 +1075,35 @@ impl<'s> Analyzer<'s> {
             return;
         };
         let verdict = self.verdict_and_findings(conn, reason, judged_at);
-        let (frame, phase, precision) = (self.clock.frame, self.phase, self.precision);
-        if let Some(r) = self.relay.as_mut() {
-            if let Some(render) = r.render {
-                // The sink takes rendered bytes: count and render here,
-                // where the connection is in cache, and leave it in its
-                // slot (the next connection there overwrites it).
-                self.counters.judged(&verdict, &self.scratch);
-                let found = &self.scratch;
-                r.rendered(
-                    frame,
-                    phase,
-                    conn.id,
-                    judged_at,
-                    HostEvent::left(conn),
-                    |out| {
-                        let record = ConnRecord::new(conn, &verdict, reason, precision, found);
-                        render.render(&record, found, out);
-                    },
-                );
-                return;
-            }
-        }
-        // A sink that takes records gets one without the connection: 300
-        // bytes for the merge to read where the connection is a kilobyte.
-        // The findings are handed over, not copied (the scratch allocates
-        // again only for the next connection with findings).
+        // Counted here, where the connection is in cache, and left in its
+        // slot (the next connection there overwrites it): the merge gets
+        // its output, or its record.
         self.counters.judged(&verdict, &self.scratch);
-        let found = std::mem::take(&mut self.scratch);
-        let record = ConnRecord::new(conn, &verdict, reason, self.precision, &found).into_owned();
-        if let Some(r) = self.relay.as_mut() {
-            r.record(
-                self.clock.frame,
-                self.phase,
-                judged_at,
-                HostEvent::left(conn),
-                record,
-                found,
-            );
+        let (frame, phase, precision) = (self.clock.frame, self.phase, self.precision);
+        let Some(r) = self.relay.as_mut() else {
+            return;
+        };
+        let left = HostEvent::left(conn);
+        match r.render {
+            // The sink takes rendered bytes: rendered here.
+            Some(render) => {
+                let found = &self.scratch;
+                r.rendered(frame, phase, conn.id, judged_at, left, |out| {
+                    let record = ConnRecord::new(conn, &verdict, reason, precision, found);
+                    render.render(&record, found, out);
+                });
+            }
+            // A sink that takes records gets one without the connection:
+            // 300 bytes for the merge to read where the connection is a
+            // kilobyte. The findings are handed over, not copied (the
+            // scratch allocates again only for the next connection with
+            // findings).
+            None => {
+                let found = std::mem::take(&mut self.scratch);
+                let record =
+                    ConnRecord::new(conn, &verdict, reason, precision, &found).into_owned();
+                r.record(frame, phase, judged_at, left, record, found);
+            }
         }
     }
 
@@ -1548,15 +1539,7 @@ mod tests {
     /// Calls `f` with every frame of every capture in testdata, and the
     /// capture's path.
     fn each_testdata_frame(mut f: impl FnMut(&std::path::Path, &RawPacket<'_>)) {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if !path
-                .extension()
-                .is_some_and(|x| x == "pcap" || x == "pcapng")
-            {
-                continue;
-            }
+        for path in crate::testdata::captures() {
             let mut src = crate::capture::FileSource::open(&path.to_string_lossy()).unwrap();
             while let (Ok(()), Some(pkt)) = (src.advance(), src.current()) {
                 f(&path, &pkt);

@@ -798,15 +798,10 @@ mod tests {
     use crate::report::JsonlSink;
 
     fn testdata() -> Vec<String> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
-        let mut files: Vec<String> = std::fs::read_dir(dir)
-            .expect("testdata lists")
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        crate::testdata::captures()
+            .iter()
             .map(|p| p.display().to_string())
-            .collect();
-        files.sort();
-        files
+            .collect()
     }
 
     fn jsonl(threads: usize, files: &[String]) -> Vec<u8> {

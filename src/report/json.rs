@@ -302,13 +302,4 @@ mod tests {
             }
         }
     }
-
-    /// A quiet sink renders nothing on the workers and keeps nothing.
-    #[test]
-    fn a_quiet_sink_keeps_nothing_rendered() {
-        let mut sink = JsonSink::new(Vec::new(), true);
-        assert_eq!(sink.renderer(), Some(Renderer::Nothing));
-        sink.rendered(1, b"").unwrap();
-        assert!(sink.connections.at.is_empty() && sink.findings.at.is_empty());
-    }
 }

@@ -538,7 +538,7 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::{run, AnalysisConfig};
+    use crate::pipeline::AnalysisConfig;
     use crate::report::{Sink, Summary};
 
     /// Checks every record against the serde derive: connections, then
@@ -649,24 +649,8 @@ mod tests {
 
     #[test]
     fn fast_writer_matches_serde_byte_for_byte() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
-        let mut files: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
-        files.sort();
         let mut sink = Compare(0, 0);
-        for f in &files {
-            run(
-                std::slice::from_ref(f),
-                AnalysisConfig::default(),
-                &mut sink,
-                &mut |_| {},
-            )
-            .unwrap();
-        }
+        crate::testdata::run_each(&mut sink);
         // A one-sided capture Zeek splits with its attempt timer: the record
         // carries Zeek's earlier row.
         let mut pcap = vec![
