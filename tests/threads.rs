@@ -89,7 +89,9 @@ fn all_testdata_merged_reads_the_same_on_any_number_of_threads() {
     let doc: serde_json::Value = serde_json::from_slice(&one).expect("one JSON document");
     assert_eq!(doc["connections"], serde_json::json!([]));
     assert_eq!(doc["findings"], serde_json::json!([]));
-    assert!(doc["summary"]["connections"].as_u64().is_some_and(|n| n > 100));
+    assert!(doc["summary"]["connections"]
+        .as_u64()
+        .is_some_and(|n| n > 100));
     assert_eq!(one, output(&files, "json", "2", &["-q"]));
     // `check` takes its records through the merge (it sums them).
     let check = |threads: &str| {
