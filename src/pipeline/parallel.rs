@@ -556,10 +556,12 @@ fn merge(
     let mut running = Running::default();
     // A sweep's ends: (expiry, id, worker, index of the item in its batch).
     let mut group: Vec<(Timestamp, u64, usize, usize)> = Vec::new();
+    // Rendered connections taken but not yet written (see `Parts`).
+    let mut parts = Parts::default();
     loop {
         let safe = through.iter().copied().min().unwrap_or(u64::MAX);
         loop {
-            recycle(&mut queues, &spare);
+            recycle(main, &mut queues, &spare, &mut parts)?;
             // (Connections judged at the capture's end wait for the loop
             // after this one.)
             let next = queues
@@ -599,7 +601,10 @@ fn merge(
                 }) {
                     let at = b.next;
                     b.next += 1;
-                    play(main, item, &b.relayed, at, &mut running)?;
+                    play(main, item, &b.relayed, at, w, &mut running, &mut parts)?;
+                }
+                if parts.full() {
+                    parts.write(main, &queues)?;
                 }
                 continue;
             }
@@ -623,7 +628,7 @@ fn merge(
                     // (Packet items went the way above.)
                     match end_key(&item.what, &b.relayed) {
                         Some((judged_at, id)) => group.push((judged_at, id, w, at)),
-                        None => play(main, item, &b.relayed, at, &mut running)?,
+                        None => play(main, item, &b.relayed, at, w, &mut running, &mut parts)?,
                     }
                 }
             }
@@ -631,8 +636,11 @@ fn merge(
             for (_, _, w, at) in group.drain(..) {
                 if let Some(b) = queues.get(w).and_then(|q| q.front()) {
                     running.now = running.now.saturating_sub(1);
-                    leave(main, &b.relayed, at)?;
+                    leave(main, &b.relayed, at, w, &mut parts)?;
                 }
+            }
+            if parts.full() {
+                parts.write(main, &queues)?;
             }
         }
         if safe >= CAPTURE_ENDING {
@@ -641,7 +649,7 @@ fn merge(
             // gives one table's order without holding them all. A worker
             // with none waiting must be done for the merge to go on.
             loop {
-                recycle(&mut queues, &spare);
+                recycle(main, &mut queues, &spare, &mut parts)?;
                 let mut lowest: Option<(u64, usize)> = None;
                 let mut ready = true;
                 for (w, q) in queues.iter().enumerate() {
@@ -667,10 +675,14 @@ fn merge(
                 let at = b.next;
                 b.next += 1;
                 running.now = running.now.saturating_sub(1);
-                leave(main, &b.relayed, at)?;
+                leave(main, &b.relayed, at, w, &mut parts)?;
+                if parts.full() {
+                    parts.write(main, &queues)?;
+                }
             }
-            recycle(&mut queues, &spare);
+            recycle(main, &mut queues, &spare, &mut parts)?;
             if safe == u64::MAX && queues.iter().all(VecDeque::is_empty) {
+                parts.write(main, &queues)?;
                 return Ok(running.peak);
             }
         }
@@ -709,7 +721,9 @@ fn play(
     item: &RelayItem,
     relayed: &Relayed,
     at: usize,
+    worker: usize,
     running: &mut Running,
+    parts: &mut Parts,
 ) -> io::Result<()> {
     match &item.what {
         What::Start => {
@@ -723,7 +737,7 @@ fn play(
         }
         What::Record { .. } | What::Rendered { .. } => {
             running.now = running.now.saturating_sub(1);
-            leave(main, relayed, at)
+            leave(main, relayed, at, worker, parts)
         }
     }
 }
@@ -740,15 +754,59 @@ fn end_key(what: &What, relayed: &Relayed) -> Option<(Timestamp, u64)> {
     }
 }
 
-/// Sends the batches the merge has worked through back to their workers.
-/// (The check runs for every run of items the merge takes; the sending,
-/// once a batch, is out of line.)
+/// Sends the batches the merge has worked through back to their workers,
+/// once what it took of them is written. (The check runs for every run of
+/// items the merge takes; the sending, once a batch, is out of line.)
 #[inline]
-fn recycle(queues: &mut [VecDeque<Pending>], spare: &[mpsc::Sender<Relayed>]) {
-    for (q, back) in queues.iter_mut().zip(spare) {
-        if q.front().is_some_and(|b| b.next >= b.relayed.items.len()) {
-            send_back(q, back);
+fn recycle(
+    main: &mut Analyzer<'_>,
+    queues: &mut [VecDeque<Pending>],
+    spare: &[mpsc::Sender<Relayed>],
+    parts: &mut Parts,
+) -> io::Result<()> {
+    let done = |q: &VecDeque<Pending>| q.front().is_some_and(|b| b.next >= b.relayed.items.len());
+    if queues.iter().any(done) {
+        parts.write(main, queues)?;
+        for (q, back) in queues.iter_mut().zip(spare) {
+            if done(q) {
+                send_back(q, back);
+            }
         }
+    }
+    Ok(())
+}
+
+/// Connections the workers rendered, taken in order but not yet written:
+/// (id, worker, where in the output of the worker's front batch). They
+/// go to the sink together ([`Sink::rendered_parts`]), straight from the
+/// workers' buffers; a batch goes back to its worker only once they are
+/// written.
+#[derive(Default)]
+struct Parts(Vec<(u64, usize, std::ops::Range<usize>)>);
+
+impl Parts {
+    /// Connections a write takes (the kernel's `IOV_MAX`).
+    const EVERY: usize = 1024;
+
+    fn full(&self) -> bool {
+        self.0.len() >= Self::EVERY
+    }
+
+    fn write(&mut self, main: &mut Analyzer<'_>, queues: &[VecDeque<Pending>]) -> io::Result<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let parts: Vec<(u64, &[u8])> = self
+            .0
+            .iter()
+            .filter_map(|(id, w, bytes)| {
+                let out = &queues.get(*w)?.front()?.relayed.out;
+                Some((*id, out.get(bytes.clone())?))
+            })
+            .collect();
+        let written = main.sink.rendered_parts(&parts);
+        self.0.clear();
+        written
     }
 }
 
@@ -764,10 +822,17 @@ fn send_back(q: &mut VecDeque<Pending>, back: &mpsc::Sender<Relayed>) {
     }
 }
 
-/// A connection leaves, at item `at` of a worker's batch: the host counts
-/// it held and its output (rendered by the worker, or the record made
-/// here).
-fn leave(main: &mut Analyzer<'_>, relayed: &Relayed, at: usize) -> io::Result<()> {
+/// A connection leaves, at item `at` of worker `worker`'s front batch: the
+/// host counts it held and its output (the record the worker made, or
+/// what it rendered, which waits in `parts`). A sink either takes records
+/// or rendered bytes, so the two never interleave.
+fn leave(
+    main: &mut Analyzer<'_>,
+    relayed: &Relayed,
+    at: usize,
+    worker: usize,
+    parts: &mut Parts,
+) -> io::Result<()> {
     let Some(item) = relayed.items.get(at) else {
         return Ok(());
     };
@@ -783,10 +848,8 @@ fn leave(main: &mut Analyzer<'_>, relayed: &Relayed, at: usize) -> io::Result<()
             id, left, bytes, ..
         } => {
             main.hosts.record(*left);
-            match relayed.out.get(bytes.clone()) {
-                Some(out) => main.sink.rendered(*id, out),
-                None => Ok(()),
-            }
+            parts.0.push((*id, worker, bytes.clone()));
+            Ok(())
         }
         What::Start | What::Host(_) => Ok(()),
     }

@@ -141,6 +141,11 @@ impl<W: Write> Sink for CsvSink<W> {
         self.out.write_all(bytes)
     }
 
+    fn rendered_parts(&mut self, parts: &[(u64, &[u8])]) -> io::Result<()> {
+        self.header()?;
+        super::write_parts(&mut self.out, parts)
+    }
+
     /// CSV is one row per connection; host findings are in the other formats.
     fn host_findings(&mut self, _: &[Finding], _: crate::capture::Precision) -> io::Result<()> {
         Ok(())

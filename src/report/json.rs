@@ -77,6 +77,10 @@ impl<W: Write> Sink for JsonlSink<W> {
         self.out.write_all(bytes)
     }
 
+    fn rendered_parts(&mut self, parts: &[(u64, &[u8])]) -> io::Result<()> {
+        super::write_parts(&mut self.out, parts)
+    }
+
     fn host_findings(
         &mut self,
         findings: &[Finding],
