@@ -87,7 +87,7 @@ fn analyze(cfg: &Config) -> ExitStatus {
     let stdout = io::stdout();
     let out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut sink: Box<dyn Sink> = match cfg.format {
-        Format::Jsonl => Box::new(JsonlSink::new(out, cfg.quiet)),
+        Format::Jsonl => Box::new(JsonlSink::batched(out, cfg.quiet)),
         Format::Json => Box::new(JsonSink::new(out, cfg.quiet)),
         Format::Csv => Box::new(CsvSink::new(out)),
         Format::Table => Box::new(TableSink::new(
