@@ -89,7 +89,7 @@ fn analyze(cfg: &Config) -> ExitStatus {
     let mut sink: Box<dyn Sink> = match cfg.format {
         Format::Jsonl => Box::new(JsonlSink::batched(out, cfg.quiet)),
         Format::Json => Box::new(JsonSink::new(out, cfg.quiet)),
-        Format::Csv => Box::new(CsvSink::new(out)),
+        Format::Csv => Box::new(CsvSink::batched(out)),
         Format::Table => Box::new(TableSink::new(
             out,
             TableOptions {

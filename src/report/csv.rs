@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::record::{write_seconds_as, ConnRecord, Layout};
-use super::{Renderer, Sink, Summary};
+use super::{Gathered, Renderer, Sink, Summary, GATHER_BATCH};
 use crate::conn::Party;
 use crate::digits::push_u64;
 use crate::findings::Finding;
@@ -13,18 +13,26 @@ client_state,server_state,zeek_conn_state,zeek_history,client_packets,server_pac
 client_retransmitted_bytes,server_retransmitted_bytes,missed_bytes,findings";
 
 pub struct CsvSink<W: Write> {
-    out: W,
+    out: Gathered<W>,
     header_done: bool,
-    /// One row, rendered before it is written (kept for its capacity).
-    row: Vec<u8>,
 }
 
 impl<W: Write> CsvSink<W> {
+    /// Each row is written as it is made (through a `LineWriter`, the
+    /// live view's output shows each as it ends).
     pub fn new(out: W) -> Self {
         CsvSink {
-            out,
+            out: Gathered::new(out, 0),
             header_done: false,
-            row: Vec::with_capacity(256),
+        }
+    }
+
+    /// [`CsvSink::new`], but the rows are written a quarter megabyte at a
+    /// time, from a buffer of the sink's own (see `Gathered`).
+    pub fn batched(out: W) -> Self {
+        CsvSink {
+            out: Gathered::new(out, GATHER_BATCH),
+            header_done: false,
         }
     }
 }
@@ -117,7 +125,7 @@ pub(super) fn render_row(r: &ConnRecord<'_>, out: &mut Vec<u8>) {
 impl<W: Write> CsvSink<W> {
     fn header(&mut self) -> io::Result<()> {
         if !self.header_done {
-            writeln!(self.out, "{HEADER}")?;
+            writeln!(self.out.writer()?, "{HEADER}")?;
             self.header_done = true;
         }
         Ok(())
@@ -127,9 +135,7 @@ impl<W: Write> CsvSink<W> {
 impl<W: Write> Sink for CsvSink<W> {
     fn connection(&mut self, r: &ConnRecord<'_>, _findings: &[Finding]) -> io::Result<()> {
         self.header()?;
-        self.row.clear();
-        render_row(r, &mut self.row);
-        self.out.write_all(&self.row)
+        self.out.render(|row| render_row(r, row))
     }
 
     fn renderer(&self) -> Option<Renderer> {
@@ -138,12 +144,12 @@ impl<W: Write> Sink for CsvSink<W> {
 
     fn rendered(&mut self, _id: u64, bytes: &[u8]) -> io::Result<()> {
         self.header()?;
-        self.out.write_all(bytes)
+        self.out.writer()?.write_all(bytes)
     }
 
     fn rendered_parts(&mut self, parts: &[(u64, &[u8])]) -> io::Result<()> {
         self.header()?;
-        super::write_parts(&mut self.out, parts)
+        super::write_parts(self.out.writer()?, parts)
     }
 
     /// CSV is one row per connection; host findings are in the other formats.
@@ -153,13 +159,25 @@ impl<W: Write> Sink for CsvSink<W> {
 
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
         self.header()?;
-        self.out.flush()
+        self.out.writer()?.flush()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A batched sink writes what a row-at-a-time one writes, on every
+    /// testdata capture (how it batches is `Gathered`'s test).
+    #[test]
+    fn batched_csv_writes_what_row_at_a_time_writes() {
+        let mut each = Vec::new();
+        crate::testdata::run_each(&mut CsvSink::new(&mut each));
+        let mut batched = Vec::new();
+        crate::testdata::run_each(&mut CsvSink::batched(&mut batched));
+        assert!(each.len() > 20_000);
+        assert!(each == batched);
+    }
 
     /// The row as it was first written, through serde and `to_string` (a
     /// `String` a column): what [`render_row`] must still write.

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::record::{ConnRecord, FindingRecord, SCHEMA};
-use super::{Renderer, Sink, Summary};
+use super::{Gathered, Renderer, Sink, Summary, GATHER_BATCH};
 use crate::findings::Finding;
 
 fn to_io(e: serde_json::Error) -> io::Error {
@@ -40,19 +40,9 @@ pub(super) fn render_jsonl(record: &ConnRecord<'_>, findings: &[Finding], out: &
 /// summary last. Nothing is kept, so memory does not grow with the number
 /// of connections.
 pub struct JsonlSink<W: Write> {
-    out: W,
+    out: Gathered<W>,
     quiet: bool,
-    /// Lines rendered and not yet written.
-    lines: Vec<u8>,
-    /// Bytes of lines to gather before writing them (0: each connection
-    /// is written as it is rendered).
-    batch: usize,
 }
-
-/// What [`JsonlSink::batched`] gathers: more than a `BufWriter`'s buffer
-/// (64 KiB in `finscope analyze`), which then hands the bytes on without
-/// copying them.
-const JSONL_BATCH: usize = 1 << 18;
 
 impl<W: Write> JsonlSink<W> {
     /// `quiet` writes the summary only. Each connection's lines are
@@ -60,40 +50,18 @@ impl<W: Write> JsonlSink<W> {
     /// output shows each record as it ends).
     pub fn new(out: W, quiet: bool) -> Self {
         JsonlSink {
-            out,
+            out: Gathered::new(out, 0),
             quiet,
-            lines: Vec::with_capacity(1024),
-            batch: 0,
         }
     }
 
-    /// [`JsonlSink::new`], but the lines are rendered into a buffer of
-    /// the sink's own and written a quarter megabyte at a time: `out`
-    /// buffered too would copy every byte once more.
+    /// [`JsonlSink::new`], but the lines are written a quarter megabyte at
+    /// a time, from a buffer of the sink's own (see `Gathered`).
     pub fn batched(out: W, quiet: bool) -> Self {
         JsonlSink {
-            out,
+            out: Gathered::new(out, GATHER_BATCH),
             quiet,
-            lines: Vec::with_capacity(JSONL_BATCH + 4096),
-            batch: JSONL_BATCH,
         }
-    }
-
-    /// Writes the lines gathered so far.
-    fn write_gathered(&mut self) -> io::Result<()> {
-        if !self.lines.is_empty() {
-            self.out.write_all(&self.lines)?;
-            self.lines.clear();
-        }
-        Ok(())
-    }
-}
-
-impl<W: Write> Drop for JsonlSink<W> {
-    /// Lines gathered by a sink dropped before [`Sink::finish`] (a run
-    /// that failed) are written, as a `BufWriter` writes its buffer.
-    fn drop(&mut self) {
-        let _ = self.write_gathered();
     }
 }
 
@@ -102,11 +70,8 @@ impl<W: Write> Sink for JsonlSink<W> {
         if self.quiet {
             return Ok(());
         }
-        render_jsonl(record, findings, &mut self.lines);
-        if self.lines.len() >= self.batch {
-            return self.write_gathered();
-        }
-        Ok(())
+        self.out
+            .render(|lines| render_jsonl(record, findings, lines))
     }
 
     fn renderer(&self) -> Option<Renderer> {
@@ -117,13 +82,11 @@ impl<W: Write> Sink for JsonlSink<W> {
     }
 
     fn rendered(&mut self, _id: u64, bytes: &[u8]) -> io::Result<()> {
-        self.write_gathered()?;
-        self.out.write_all(bytes)
+        self.out.writer()?.write_all(bytes)
     }
 
     fn rendered_parts(&mut self, parts: &[(u64, &[u8])]) -> io::Result<()> {
-        self.write_gathered()?;
-        super::write_parts(&mut self.out, parts)
+        super::write_parts(self.out.writer()?, parts)
     }
 
     fn host_findings(
@@ -134,15 +97,14 @@ impl<W: Write> Sink for JsonlSink<W> {
         if self.quiet {
             return Ok(());
         }
-        self.write_gathered()?;
-        write_findings(&mut self.out, findings, precision)
+        write_findings(self.out.writer()?, findings, precision)
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        self.write_gathered()?;
-        serde_json::to_writer(&mut self.out, summary).map_err(to_io)?;
-        self.out.write_all(b"\n")?;
-        self.out.flush()
+        let out = self.out.writer()?;
+        serde_json::to_writer(&mut *out, summary).map_err(to_io)?;
+        out.write_all(b"\n")?;
+        out.flush()
     }
 }
 
@@ -302,8 +264,8 @@ mod tests {
     use super::*;
 
     /// A batched sink writes what a line-at-a-time one writes (every
-    /// testdata capture, summaries between), and what it gathered when
-    /// it is dropped before its summary.
+    /// testdata capture, summaries and host findings between; how it
+    /// batches is `Gathered`'s test).
     #[test]
     fn batched_jsonl_writes_what_line_at_a_time_writes() {
         let mut each = Vec::new();
@@ -312,13 +274,6 @@ mod tests {
         crate::testdata::run_each(&mut JsonlSink::batched(&mut batched, false));
         assert!(each.len() > 100_000);
         assert!(each == batched);
-
-        let mut cut = Vec::new();
-        let mut sink = JsonlSink::batched(&mut cut, false);
-        let record_line = each.split(|&b| b == b'\n').next().unwrap_or_default();
-        sink.lines.extend_from_slice(record_line);
-        drop(sink);
-        assert_eq!(cut, record_line);
     }
 
     fn texts(t: &mut Texts) -> String {
