@@ -200,8 +200,17 @@ impl<C> FlowTable<C> {
     /// to (the likely match), up to `bytes` of it. Reads the index, so
     /// call it a while after [`FlowTable::prefetch_cell`].
     pub fn prefetch_slot(&self, h: KeyHash, bytes: usize) {
-        if let Likely::Slot(id) = self.index.likely(h.0) {
-            self.prefetch_id(id, bytes);
+        match self.index.likely(h.0) {
+            Likely::Slot(id) => self.prefetch_id(id, bytes),
+            // Most likely a new connection: the slot an insert takes next
+            // (the last one released), whose old value it drops and whose
+            // kilobyte it then writes.
+            Likely::Absent => {
+                if let Some(&id) = self.free.last() {
+                    self.prefetch_id(id, bytes);
+                }
+            }
+            Likely::Unknown => {}
         }
     }
 
@@ -312,6 +321,18 @@ impl<C> FlowTable<C> {
     pub fn oldest(&self, list: List) -> Option<(SlotId, i64)> {
         let t = self.lists[list as usize].tail;
         self.slot(t).map(|s| (t, s.stamp))
+    }
+
+    /// Asks the CPU to fetch what a sweep that takes `id` off its list's
+    /// tail reads next: the connection after it (up to `bytes`), and the
+    /// index cell that releasing `id` rewrites. A sweep walks a list of
+    /// connections cold for a timeout, one link at a time; this overlaps
+    /// the next one's fetch with the work on this one.
+    pub fn prefetch_next_oldest(&self, id: SlotId, bytes: usize) {
+        if let Some(s) = self.slot(id) {
+            self.prefetch_id(s.prev, bytes);
+            self.index.prefetch(s.hash);
+        }
     }
 
     /// Takes a connection out of the table, leaving its value where it is

@@ -974,6 +974,7 @@ impl<'s> Analyzer<'s> {
         due.clear();
         for list in [List::Closed, List::Reset, List::Open] {
             while let Some((id, stamp)) = self.table.oldest(list) {
+                self.table.prefetch_next_oldest(id, PREFETCH_BYTES);
                 let Some(c) = self.table.get(id) else { break };
                 let (at, reason) = self.expiry(c);
                 if at <= self.clock.now {
