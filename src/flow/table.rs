@@ -15,8 +15,10 @@ pub type SlotId = u32;
 
 /// Slots per chunk of the slab. Chunks never move once allocated, so the
 /// slab grows without copying kilobyte-sized connections (or doubling its
-/// memory for a moment, as a growing `Vec` would).
-const CHUNK_BITS: u32 = 9;
+/// memory for a moment, as a growing `Vec` would). A chunk of 4096 slots
+/// (about 4.4 MB) spans at least one whole 2 MB page, which it asks the
+/// kernel to back with a huge page ([`super::cells::advise_huge_pages`]).
+const CHUNK_BITS: u32 = 12;
 const CHUNK: usize = 1 << CHUNK_BITS;
 
 /// The recency list a connection is on.
@@ -267,7 +269,9 @@ impl<C> FlowTable<C> {
             }
             None => {
                 if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
-                    self.chunks.push(Vec::with_capacity(CHUNK));
+                    let v = Vec::with_capacity(CHUNK);
+                    super::cells::advise_huge_pages(&v);
+                    self.chunks.push(v);
                 }
                 let n = self.chunks.len() - 1;
                 let mut at = 0;
