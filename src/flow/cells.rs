@@ -35,8 +35,7 @@ impl Cells {
     /// `n` empty cells: a power of two, or 0 for an index that finds
     /// nothing and must not be inserted into.
     pub(crate) fn new(n: usize) -> Self {
-        let mut v = Vec::with_capacity(n);
-        advise_huge_pages(&v);
+        let mut v = with_huge_pages(n);
         v.resize(n, EMPTY);
         Cells(v)
     }
@@ -109,8 +108,7 @@ impl Cells {
     /// Doubles the cells (at least to 16), placing every cell again.
     pub(crate) fn grow(&mut self) {
         let n = (self.0.len() * 2).max(16);
-        let mut doubled = Vec::with_capacity(n);
-        advise_huge_pages(&doubled);
+        let mut doubled = with_huge_pages(n);
         doubled.resize(n, EMPTY);
         let old = std::mem::replace(&mut self.0, doubled);
         for cell in old {
@@ -190,21 +188,27 @@ pub(crate) fn prefetch(p: *const u8) {
     let _ = p;
 }
 
-/// Asks Linux to back `v`'s allocation with transparent huge pages
-/// (`madvise(MADV_HUGEPAGE)`, for kernels whose THP setting is `madvise`,
-/// the common default) before it is first written. The slab and the index
-/// are read at random, a cache line a packet: with 4 KB pages nearly
-/// every such read also misses the TLB and every first write of a page
-/// faults; with 2 MB pages neither does. Only the whole 2 MB pages inside
-/// the allocation are advised; where the kernel says no, nothing changes.
-pub(crate) fn advise_huge_pages<T>(v: &Vec<T>) {
+/// The huge page Linux backs an advised range with (x86-64, and arm64 with
+/// 4 KB base pages).
+const HUGE_PAGE: usize = 2 << 20;
+
+/// An empty vector with room for `n`, whose allocation Linux is asked to
+/// back with transparent huge pages (`madvise(MADV_HUGEPAGE)`, for kernels
+/// whose THP setting is `madvise`, the common default) before anything is
+/// written to it. The slab and the index are read at random, a cache line
+/// a packet: with 4 KB pages nearly every such read also misses the TLB
+/// (twice as costly under a VM's nested page tables) and every first
+/// write of a page faults; with 2 MB pages neither does. Only the whole
+/// 2 MB pages inside the allocation are advised; where the kernel says no,
+/// nothing changes.
+pub(crate) fn with_huge_pages<T>(n: usize) -> Vec<T> {
+    let v = Vec::with_capacity(n);
     #[cfg(target_os = "linux")]
     {
-        const HUGE: usize = 2 << 20;
         let start = v.as_ptr() as usize;
         let end = start.saturating_add(v.capacity().saturating_mul(std::mem::size_of::<T>()));
-        let first = start.div_ceil(HUGE).saturating_mul(HUGE);
-        let last = end / HUGE * HUGE;
+        let first = start.div_ceil(HUGE_PAGE).saturating_mul(HUGE_PAGE);
+        let last = end / HUGE_PAGE * HUGE_PAGE;
         if last > first {
             // SAFETY: the range lies inside `v`'s own allocation, and
             // MADV_HUGEPAGE only changes how the kernel backs it, never
@@ -218,69 +222,63 @@ pub(crate) fn advise_huge_pages<T>(v: &Vec<T>) {
             }
         }
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = v;
+    v
+}
+
+/// Whether the allocation at `start` carries the huge-page advice: its
+/// first whole huge page is `THPeligible` in /proc/self/smaps. An error,
+/// saying why, where that cannot tell: only under the `madvise` setting
+/// does eligibility follow from the advice alone.
+#[cfg(test)]
+pub(crate) fn huge_page_advised(start: *const u8) -> Result<bool, String> {
+    let setting = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+        .map_err(|e| format!("no transparent huge pages here ({e})"))?;
+    if !setting.contains("[madvise]") {
+        return Err(format!(
+            "the THP setting is {}, where eligibility does not follow from the advice",
+            setting.trim()
+        ));
+    }
+    let inside = (start as usize).div_ceil(HUGE_PAGE) * HUGE_PAGE;
+    let smaps = std::fs::read_to_string("/proc/self/smaps").map_err(|e| e.to_string())?;
+    // A mapping's header line `lo-hi perms ...`, then its `Field: value`
+    // lines.
+    let mut inside_mapping = false;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or_default();
+        if let Some((lo, hi)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
+            let lo = usize::from_str_radix(lo, 16).map_err(|e| e.to_string())?;
+            let hi = usize::from_str_radix(hi, 16).map_err(|e| e.to_string())?;
+            inside_mapping = (lo..hi).contains(&inside);
+        } else if let Some(v) = line.strip_prefix("THPeligible:").filter(|_| inside_mapping) {
+            return Ok(v.trim() == "1");
+        }
+    }
+    Err(format!("no mapping holds {inside:#x}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The fields of this process's mapping that holds `addr`, from
-    /// /proc/self/smaps (a header line `lo-hi perms ...`, then `Field: v`
-    /// lines).
-    #[cfg(target_os = "linux")]
-    fn mapping_of(addr: usize) -> Option<String> {
-        let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
-        let mut found: Option<String> = None;
-        for line in smaps.lines() {
-            let first = line.split_whitespace().next().unwrap_or_default();
-            if !first.ends_with(':') {
-                if found.is_some() {
-                    break;
-                }
-                let (lo, hi) = first.split_once('-')?;
-                let lo = usize::from_str_radix(lo, 16).ok()?;
-                let hi = usize::from_str_radix(hi, 16).ok()?;
-                if (lo..hi).contains(&addr) {
-                    found = Some(String::new());
-                }
-            } else if let Some(f) = found.as_mut() {
-                f.push_str(line);
-                f.push('\n');
-            }
-        }
-        found
-    }
-
-    /// The advice reaches the kernel for the whole huge pages inside the
-    /// allocation, and leaves what the vector holds alone.
+    /// The index asks for huge pages when it is made and when it grows,
+    /// and grows without losing a cell.
     #[test]
-    fn huge_page_advice_marks_the_allocation() {
+    fn the_index_is_advised_huge_pages() {
         let n = (8 << 20) / std::mem::size_of::<Cell>();
-        let mut v: Vec<Cell> = Vec::with_capacity(n);
-        advise_huge_pages(&v);
-        v.resize(n, EMPTY);
-        assert!(v.iter().all(|c| c.slot == NIL));
-        // An empty vector has nothing to advise.
-        advise_huge_pages(&Vec::<Cell>::new());
-        #[cfg(target_os = "linux")]
-        {
-            let thp = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled");
-            match thp {
-                Ok(setting) if !setting.contains("[never]") => {
-                    let inside = (v.as_ptr() as usize).div_ceil(2 << 20) * (2 << 20);
-                    let mapping = mapping_of(inside).expect("the vector is mapped");
-                    let eligible = mapping
-                        .lines()
-                        .any(|l| l.strip_prefix("THPeligible:").map(str::trim) == Some("1"));
-                    assert!(
-                        eligible,
-                        "no huge-page advice on the allocation:\n{mapping}"
-                    );
-                }
-                _ => eprintln!("skipped the smaps check: transparent huge pages are off here"),
-            }
+        let cells = Cells::new(n);
+        match huge_page_advised(cells.0.as_ptr().cast()) {
+            Ok(advised) => assert!(advised, "a new index has no huge-page advice"),
+            Err(why) => eprintln!("skipped the huge-page check: {why}"),
+        }
+        let mut cells = Cells::new(n / 2);
+        cells.place(Cell { hash: 7, slot: 3 });
+        cells.grow();
+        assert_eq!(cells.capacity(), n);
+        assert!(matches!(cells.likely(7), Likely::Slot(3)));
+        match huge_page_advised(cells.0.as_ptr().cast()) {
+            Ok(advised) => assert!(advised, "a grown index has no huge-page advice"),
+            Err(why) => eprintln!("skipped the huge-page check: {why}"),
         }
     }
 }

@@ -18,7 +18,7 @@ pub type SlotId = u32;
 /// memory for a moment, as a growing `Vec` would). A chunk of 16384 slots
 /// (about 18 MB, reserved, not touched until used) lies nearly all in
 /// whole 2 MB pages, which it asks the kernel to back with huge pages
-/// ([`super::cells::advise_huge_pages`]); with 4096 slots only about half
+/// ([`super::cells::with_huge_pages`]); with 4096 slots only about half
 /// of the slab did.
 const CHUNK_BITS: u32 = 14;
 const CHUNK: usize = 1 << CHUNK_BITS;
@@ -271,9 +271,7 @@ impl<C> FlowTable<C> {
             }
             None => {
                 if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
-                    let v = Vec::with_capacity(CHUNK);
-                    super::cells::advise_huge_pages(&v);
-                    self.chunks.push(v);
+                    self.chunks.push(super::cells::with_huge_pages(CHUNK));
                 }
                 let n = self.chunks.len() - 1;
                 let mut at = 0;
@@ -418,6 +416,21 @@ impl<C> FlowTable<C> {
 mod tests {
     use super::*;
     use crate::flow::SocketAddr;
+
+    /// The slab's chunks ask for huge pages (for connection-sized values a
+    /// chunk spans several).
+    #[test]
+    fn slab_chunks_are_advised_huge_pages() {
+        let mut t: FlowTable<[u8; 1024]> = FlowTable::new();
+        t.insert(key(1), [0; 1024], List::Open, 0);
+        let Some(chunk) = t.chunks.first() else {
+            panic!("an insert made no chunk");
+        };
+        match super::super::cells::huge_page_advised(chunk.as_ptr().cast()) {
+            Ok(advised) => assert!(advised, "a slab chunk has no huge-page advice"),
+            Err(why) => eprintln!("skipped the huge-page check: {why}"),
+        }
+    }
 
     fn key(port: u16) -> FlowKey {
         let a = SocketAddr {
