@@ -45,9 +45,39 @@ impl Timestamp {
 }
 
 thread_local! {
-    /// The day [`Rfc3339::render`] last rendered, and its `YYYY-MM-DD`.
-    static LAST_DAY: std::cell::Cell<(i64, [u8; 10])> =
-        const { std::cell::Cell::new((i64::MIN, [0; 10])) };
+    /// The seconds [`Rfc3339::render`] rendered last, four of them (by the
+    /// second's low two bits), each with its `YYYY-MM-DDTHH:MM:SS`: records
+    /// come in capture order, and a connection's first and last packets and
+    /// its findings fall within a few seconds of each other.
+    static SECONDS: [std::cell::Cell<(i64, [u8; 19])>; 4] =
+        const { [const { std::cell::Cell::new((i64::MIN, [0; 19])) }; 4] };
+}
+
+/// Writes the two digits of `v` (below 100) at `at`; every `at` here is a
+/// constant in range. From a table: a division fewer each.
+fn two(buf: &mut [u8], at: usize, v: u64) {
+    if let Some(dst) = buf.get_mut(at..at + 2) {
+        dst.copy_from_slice(&crate::digits::pair(v as u32));
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of the second `secs` since the epoch; `None`
+/// outside the years 0-9999.
+fn second_text(secs: i64) -> Option<[u8; 19]> {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    if !(0..=9999).contains(&y) {
+        return None;
+    }
+    let mut text = *b"0000-00-00T00:00:00";
+    two(&mut text, 0, y as u64 / 100);
+    two(&mut text, 2, y as u64 % 100);
+    two(&mut text, 5, u64::from(m));
+    two(&mut text, 8, u64::from(d));
+    let sod = secs.rem_euclid(86_400) as u64;
+    two(&mut text, 11, sod / 3600);
+    two(&mut text, 14, (sod / 60) % 60);
+    two(&mut text, 17, sod % 60);
+    Some(text)
 }
 
 /// Display adapter returned by [`Timestamp::rfc3339`].
@@ -62,40 +92,21 @@ impl Rfc3339 {
     fn render(&self) -> Option<([u8; 30], usize)> {
         let secs = self.ts.0.div_euclid(1_000_000_000);
         let nanos = self.ts.0.rem_euclid(1_000_000_000) as u64;
-        let day = secs.div_euclid(86_400);
         // Digits go into a stack buffer, written out at once: this runs for
         // every record, and `write!` with padding is slow.
         let mut buf = *b"0000-00-00T00:00:00.000000000Z";
-        // Two digits at `at` (every `at` here is a constant in range, every
-        // `v` below 100), from a table: a division fewer each.
-        let two = |buf: &mut [u8], at: usize, v: u64| {
-            if let Some(dst) = buf.get_mut(at..at + 2) {
-                dst.copy_from_slice(&crate::digits::pair(v as u32));
-            }
-        };
-        // Records come in capture order, so nearly every timestamp falls on
-        // the day before it: keep that day's `YYYY-MM-DD`.
-        let date = match LAST_DAY.get() {
-            (d, date) if d == day => date,
-            _ => {
-                let (y, m, d) = civil_from_days(day);
-                if !(0..=9999).contains(&y) {
-                    return None;
+        let cached = SECONDS.with(|seconds| {
+            let cell = seconds.get((secs & 3) as usize)?;
+            match cell.get() {
+                (s, text) if s == secs => Some(text),
+                _ => {
+                    let text = second_text(secs)?;
+                    cell.set((secs, text));
+                    Some(text)
                 }
-                let mut date = *b"0000-00-00";
-                two(&mut date, 0, y as u64 / 100);
-                two(&mut date, 2, y as u64 % 100);
-                two(&mut date, 5, u64::from(m));
-                two(&mut date, 8, u64::from(d));
-                LAST_DAY.set((day, date));
-                date
             }
-        };
-        buf[..10].copy_from_slice(&date);
-        let sod = secs.rem_euclid(86_400) as u64;
-        two(&mut buf, 11, sod / 3600);
-        two(&mut buf, 14, (sod / 60) % 60);
-        two(&mut buf, 17, sod % 60);
+        })?;
+        buf[..19].copy_from_slice(&cached);
         let (mut frac, digits) = match self.precision {
             Precision::Micro => (nanos / 1000, 6),
             Precision::Nano => (nanos, 9),
