@@ -22,7 +22,7 @@ pub(crate) fn pair(v: u32) -> [u8; 2] {
 /// short connection's packets, and the zeros of retransmissions and
 /// duplicates): those come from the pair table, without itoa's buffer and
 /// a copy of unknown length.
-#[inline]
+#[inline(always)]
 pub(crate) fn push_u64(out: &mut Vec<u8>, v: u64, big: &mut itoa::Buffer) {
     if v < 10 {
         out.push(b'0' + v as u8);
