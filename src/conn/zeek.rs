@@ -75,8 +75,12 @@ struct Endpoint {
     start: i64,
     last: i64,
     ack: i64,
-    /// Reference for unwrapping new 32-bit values.
-    anchor: Option<(u32, i64)>,
+    /// Reference for unwrapping new 32-bit values: `anchor_abs` is
+    /// `anchor_raw` unwrapped, once `anchored` (a flag beside the states,
+    /// where an `Option` would pad each endpoint by 8 bytes).
+    anchored: bool,
+    anchor_raw: u32,
+    anchor_abs: i64,
     fin_cnt: u32,
     rst_cnt: u32,
     fin_seq: i64,
@@ -96,14 +100,17 @@ struct Endpoint {
 
 impl Endpoint {
     fn unwrap(&self, v: u32) -> i64 {
-        match self.anchor {
-            Some((raw, abs)) => abs + i64::from(v.wrapping_sub(raw) as i32),
-            None => i64::from(v) + (1 << 32),
+        if self.anchored {
+            self.anchor_abs + i64::from(v.wrapping_sub(self.anchor_raw) as i32)
+        } else {
+            i64::from(v) + (1 << 32)
         }
     }
 
     fn set_anchor(&mut self, raw: u32, abs: i64) {
-        self.anchor = Some((raw, abs));
+        self.anchored = true;
+        self.anchor_raw = raw;
+        self.anchor_abs = abs;
     }
 
     fn init_start(&mut self, seq: u32) {
@@ -207,8 +214,9 @@ pub struct ZeekConn {
     /// Zeek swapped originator and responder (history starts with `^`).
     pub flipped: bool,
     /// When Zeek's attempt timer fires (`tcp_attempt_delay` after the
-    /// originator's SYN), in ns since the epoch.
-    attempt_deadline: Option<i64>,
+    /// originator's SYN), in ns since the epoch; [`NO_DEADLINE`] until
+    /// that SYN (a sentinel, where an `Option` would take 8 more bytes).
+    attempt_deadline: i64,
     /// Rows Zeek would have logged for this connection before the current
     /// one (its timers split what finscope keeps as one connection); boxed,
     /// as nearly every connection has none.
@@ -230,6 +238,9 @@ pub struct ZeekRow {
 /// after its SYN, with a silent responder, ends the connection.
 const ATTEMPT_DELAY_NS: i64 = 5_000_000_000;
 
+/// `attempt_deadline` before the originator's SYN: never reached.
+const NO_DEADLINE: i64 = i64::MAX;
+
 impl ZeekConn {
     /// A connection whose first packet came from `orig`; `flip` when Zeek's
     /// port heuristic makes the receiver of that packet the originator.
@@ -242,7 +253,7 @@ impl ZeekConn {
             is_partial: false,
             first_packet_seen: [false; 2],
             flipped: false,
-            attempt_deadline: None,
+            attempt_deadline: NO_DEADLINE,
             earlier: None,
         };
         if flip {
@@ -256,7 +267,7 @@ impl ZeekConn {
     /// whose originator is still in SYN_SENT and whose responder is silent
     /// (`TCPSessionAdapter::AttemptTimer`).
     pub fn attempt_expired(&self, now: crate::capture::Timestamp) -> bool {
-        self.attempt_deadline.is_some_and(|d| now.0 >= d)
+        now.0 >= self.attempt_deadline
             && matches!(self.ep[0].state, Z::SynSent | Z::SynAckSent)
             && self.ep[1].state == Z::Inactive
     }
@@ -385,8 +396,8 @@ impl ZeekConn {
         seg: &SegmentFields,
         captured_all: bool,
     ) {
-        if is_orig && seg.flags.syn() && !seg.flags.ack() && self.attempt_deadline.is_none() {
-            self.attempt_deadline = Some(now.0.saturating_add(ATTEMPT_DELAY_NS));
+        if is_orig && seg.flags.syn() && !seg.flags.ack() && self.attempt_deadline == NO_DEADLINE {
+            self.attempt_deadline = now.0.saturating_add(ATTEMPT_DELAY_NS);
         }
         let i = usize::from(!is_orig);
         let j = 1 - i;
