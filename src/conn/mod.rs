@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::capture::Timestamp;
 use crate::decode::SegmentFields;
-use crate::flow::{is_likely_server_port, FlowKey, KeySide, SocketAddr};
+use crate::flow::{is_likely_server_port, FlowKey, KeySide, Keyed, SocketAddr};
 use crate::reassembly::SeqNumber;
 
 pub use endpoint::{CloseWaitWatch, Endpoint, Fin, FinAgain, HalfClose, Rst, ZeroWindow};
@@ -149,14 +149,12 @@ impl EndReason {
 /// One TCP connection (one generation of a 4-tuple).
 #[derive(Debug, Clone)]
 pub struct Connection {
-    /// The number of the frame that started it (1 for the first frame of
-    /// the run): unique in the run, increasing in order of first packet.
-    pub id: u64,
     pub client: SocketAddr,
     pub server: SocketAddr,
     client_side: KeySide,
     /// Roles were guessed from ports: no SYN or SYN-ACK was seen.
     pub role_inferred: bool,
+    /// Its first packet; that frame's number is its [`Connection::id`].
     pub first_seen: Event,
     pub last_seen: Timestamp,
     /// Both ends are done (kept here so the per-packet path reads one
@@ -187,9 +185,24 @@ pub struct Connection {
     pub zeek_orig_is_client: bool,
 }
 
+/// The table finds a connection by its endpoints, which it keeps anyway.
+impl Keyed for Connection {
+    fn has_key(&self, key: &FlowKey) -> bool {
+        key.endpoint(self.client_side) == self.client
+            && key.endpoint(self.client_side.other()) == self.server
+    }
+}
+
 impl Connection {
+    /// The number of the frame that started it (1 for the first frame of
+    /// the run): unique in the run, increasing in order of first packet.
+    /// Read off `first_seen`, as a field of its own would repeat it.
+    pub fn id(&self) -> u64 {
+        self.first_seen.frame()
+    }
+
     /// Starts a connection from its first packet, sent by `side` of `key`.
-    pub fn new(id: u64, key: FlowKey, side: KeySide, seg: &SegmentFields, at: Event) -> Self {
+    pub fn new(key: FlowKey, side: KeySide, seg: &SegmentFields, at: Event) -> Self {
         let flags = seg.flags;
         let (sender, receiver) = (key.endpoint(side), key.endpoint(side.other()));
         let (client_side, role_inferred) = if flags.syn() && !flags.ack() {
@@ -213,7 +226,6 @@ impl Connection {
         let zeek_flip = zeek_flips(sender, receiver, flags);
         let zeek_orig_side = if zeek_flip { side.other() } else { side };
         let mut c = Connection {
-            id,
             client: key.endpoint(client_side),
             server: key.endpoint(client_side.other()),
             client_side,

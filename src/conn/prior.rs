@@ -102,7 +102,7 @@ impl Connection {
             if holds {
                 let since = self.endpoint(sender).fin.and_then(|f| f.acked)?.ts;
                 return tw(
-                    self.id,
+                    self.id(),
                     self.addr(receiver),
                     since,
                     self.endpoint(receiver).max_ack,
@@ -121,7 +121,7 @@ impl Connection {
         // Still open (not a new attempt at a connection never answered).
         if self.established.is_some() || self.is_midstream() {
             return Some(Prior::OpenTuple {
-                id: self.id,
+                id: self.id(),
                 client: self.ep[0].state,
                 server: self.ep[1].state,
             });

@@ -70,7 +70,7 @@ fn syn_sent() -> Fixture {
     let (side, s) = seg(Dir::Client, S, C_ISN, 0, 0);
     let (key, _) = FlowKey::of(addr(CLIENT), addr(SERVER));
     let at = Event::new(Timestamp(0), 1);
-    let mut c = Connection::new(1, key, side, &s, at);
+    let mut c = Connection::new(key, side, &s, at);
     c.on_segment(side, &s, at, true);
     Fixture { c, t: 0, frame: 1 }
 }

@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::net::IpAddr;
 
-pub use table::{hash_key, hash_v4, FlowTable, KeyHash, List, SlotId};
+pub use table::{hash_key, hash_v4, FlowTable, KeyHash, Keyed, List, SlotId};
 
 /// One end of a TCP connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

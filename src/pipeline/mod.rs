@@ -296,10 +296,10 @@ impl Exporter {
 
     fn finish(&mut self, conn: &Connection) -> io::Result<()> {
         use crate::report::streams::{DirIndex, GapRecord, StreamIndex};
-        let Some(mut streams) = self.streams.remove(&conn.id) else {
+        let Some(mut streams) = self.streams.remove(&conn.id()) else {
             return Ok(());
         };
-        let id = conn.id;
+        let id = conn.id();
         let files = &mut self.files;
         let mut err = None;
         for (side, bs) in streams.iter_mut().enumerate() {
@@ -818,17 +818,17 @@ impl<'s> Analyzer<'s> {
             // A duplicate (two taps) carries nothing new; skip it.
             debug_assert!(payload.is_some(), "streams exported from a worker");
             if let (true, Some(payload)) = (fresh, payload) {
-                x.segment(conn.id, dir, seg, payload)?;
+                x.segment(conn.id(), dir, seg, payload)?;
             }
         }
         if let Some(w) = self.watch.as_mut() {
             let wanted = match (w.target, w.got.id) {
-                (WatchTarget::Id(want), _) => conn.id == want,
-                (WatchTarget::Tuple(_), Some(first)) => conn.id == first,
+                (WatchTarget::Id(want), _) => conn.id() == want,
+                (WatchTarget::Tuple(_), Some(first)) => conn.id() == first,
                 (WatchTarget::Tuple(k), None) => k == *key,
             };
             if wanted {
-                w.got.id = Some(conn.id);
+                w.got.id = Some(conn.id());
                 w.key = Some(*key);
                 if w.got.steps.len() < MAX_STEPS {
                     w.got.steps.push(Step {
@@ -849,10 +849,10 @@ impl<'s> Analyzer<'s> {
                     w.got.not_kept += 1;
                 }
             } else if w.key == Some(*key)
-                && w.got.id.is_some_and(|first| conn.id > first)
-                && !w.got.same_tuple.contains(&conn.id)
+                && w.got.id.is_some_and(|first| conn.id() > first)
+                && !w.got.same_tuple.contains(&conn.id())
             {
-                w.got.same_tuple.push(conn.id);
+                w.got.same_tuple.push(conn.id());
             }
         }
         let half_open_out = conn.half_open && (conn.established.is_some() || conn.is_finished());
@@ -919,7 +919,7 @@ impl<'s> Analyzer<'s> {
         // first packet, and known to whichever thread tracks it.
         self.counters.connections += 1;
         let id = self.table.insert_with(key, hash, List::Open, at.ts.0, || {
-            let mut conn = Connection::new(at.frame(), key, side, seg, at);
+            let mut conn = Connection::new(key, side, seg, at);
             conn.half_open = half_open;
             conn.prior = prior.map(Box::new);
             conn
@@ -978,7 +978,7 @@ impl<'s> Analyzer<'s> {
                 let Some(c) = self.table.get(id) else { break };
                 let (at, reason) = self.expiry(c);
                 if at <= self.clock.now {
-                    due.push((at, c.id, id, reason));
+                    due.push((at, c.id(), id, reason));
                     // Out of the index and lists; the value stays readable
                     // in its slot until the next insert (none comes before
                     // the loop below).
@@ -1092,7 +1092,7 @@ impl<'s> Analyzer<'s> {
             // The sink takes rendered bytes: rendered here.
             Some(render) => {
                 let found = &self.scratch;
-                r.rendered(frame, phase, conn.id, judged_at, left, |out| {
+                r.rendered(frame, phase, conn.id(), judged_at, left, |out| {
                     let record = ConnRecord::new(conn, &verdict, reason, precision, found);
                     render.render(&record, found, out);
                 });
@@ -1206,7 +1206,7 @@ impl<'s> Analyzer<'s> {
     /// [`Analyzer::end_all`], calling `then` after each connection (a
     /// worker hands its relays over now and then); `false` stops.
     fn end_all_then(&mut self, then: &mut dyn FnMut(&mut Self) -> bool) -> io::Result<()> {
-        let mut rest: Vec<(u64, SlotId)> = self.table.ids().map(|(s, c)| (c.id, s)).collect();
+        let mut rest: Vec<(u64, SlotId)> = self.table.ids().map(|(s, c)| (c.id(), s)).collect();
         rest.sort_unstable();
         self.phase = Phase::CaptureEnd;
         self.with_table(|a, table| {

@@ -101,7 +101,7 @@ impl<'a> ConnRecord<'a> {
         let duration_ns = c.last_seen.since(c.first_seen.ts) / div * div;
         ConnRecord {
             kind: "connection",
-            id: c.id,
+            id: c.id(),
             client: Disp(c.client),
             server: Disp(c.server),
             role_inferred: c.role_inferred,

@@ -59,7 +59,7 @@ pub(super) fn finding(
     Finding {
         kind,
         severity,
-        connection: Some(c.id),
+        connection: Some(c.id()),
         host: None,
         ts,
         message,

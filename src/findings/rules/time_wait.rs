@@ -116,7 +116,7 @@ pub(super) fn time_wait_assassination_within(
         c.addr(holder),
         rst.at,
         rst.at.ts.since(since.ts),
-        c.id,
+        c.id(),
         out,
     );
 }
