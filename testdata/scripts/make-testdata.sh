@@ -95,7 +95,10 @@ stop_capture() {
 tcpdump_on() { # iface [extra...]
     local ifc=$1
     shift
-    echo tcpdump -i "$ifc" -n -U "$@" "tcp port $PORT"
+    # --immediate-mode: without it libpcap delivers packets a ring block at
+    # a time (1 s timer), and those of an unfinished block are lost when
+    # stop_capture interrupts tcpdump (see scripts/capture-during.sh).
+    echo tcpdump --immediate-mode -i "$ifc" -n -U "$@" "tcp port $PORT"
 }
 
 # nftables on both hosts drops 3 % of the connection's packets at random
