@@ -72,24 +72,33 @@ pub struct Endpoint {
     /// Exact duplicates of the packet before (a capture on `any`, SPAN).
     pub duplicates: u64,
     pub stream: Stream,
-    /// Initial sequence number, from its SYN or SYN-ACK.
-    pub isn: Option<SeqNumber>,
+    /// Which of the small optional fields below hold a value ([`Known`]
+    /// bits). One byte for all six, where an `Option` of each would pad
+    /// the 32-bit ones to 8 bytes: 16 bytes an endpoint, 32 a connection,
+    /// on the per-packet path's cache lines.
+    known: u8,
+    /// Initial sequence number, from its SYN or SYN-ACK
+    /// ([`Endpoint::isn`]).
+    isn: SeqNumber,
     /// Its first SYN (client) or SYN-ACK (server).
     pub syn: Option<Event>,
     pub syn_count: u32,
-    /// One past the highest sequence number it used (SYN and FIN count).
-    pub snd_nxt: Option<SeqNumber>,
-    /// The highest acknowledgment it sent.
-    pub max_ack: Option<SeqNumber>,
+    /// One past the highest sequence number it used, SYN and FIN included
+    /// ([`Endpoint::snd_nxt`]).
+    snd_nxt: SeqNumber,
+    /// The highest acknowledgment it sent ([`Endpoint::max_ack`]).
+    max_ack: SeqNumber,
     pub fin: Option<Fin>,
     pub rst_count: u32,
     /// The last segment that carried bytes never seen before.
     pub last_new_data: Option<Event>,
-    pub window_scale: Option<u8>,
-    /// TTL (hop limit) of its first packet: its usual distance from the tap.
-    pub ttl: Option<u8>,
-    /// The last TCP timestamp (TSval) it sent.
-    pub last_tsval: Option<u32>,
+    /// Its SYN's window scale option ([`Endpoint::window_scale`]).
+    window_scale: u8,
+    /// TTL (hop limit) of its first packet, its usual distance from the
+    /// tap ([`Endpoint::ttl`]).
+    ttl: u8,
+    /// The last TCP timestamp (TSval) it sent ([`Endpoint::last_tsval`]).
+    last_tsval: u32,
     /// What most endpoints never do (see [`Rare`]): boxed together, and
     /// only once one happens, as every byte of a connection's state costs
     /// cache on the per-packet path.
@@ -112,7 +121,97 @@ pub(super) struct Rare {
     pub(super) fin_again: Option<FinAgain>,
 }
 
+/// The bits of `Endpoint::known`.
+struct Known;
+
+impl Known {
+    const ISN: u8 = 1;
+    const SND_NXT: u8 = 1 << 1;
+    const MAX_ACK: u8 = 1 << 2;
+    const WINDOW_SCALE: u8 = 1 << 3;
+    const TTL: u8 = 1 << 4;
+    const TSVAL: u8 = 1 << 5;
+}
+
 impl Endpoint {
+    fn known(&self, bit: u8) -> bool {
+        self.known & bit != 0
+    }
+
+    fn get<T: Copy>(&self, bit: u8, v: T) -> Option<T> {
+        self.known(bit).then_some(v)
+    }
+
+    /// Initial sequence number, from its SYN or SYN-ACK.
+    pub fn isn(&self) -> Option<SeqNumber> {
+        self.get(Known::ISN, self.isn)
+    }
+
+    pub fn set_isn(&mut self, isn: SeqNumber) {
+        self.isn = isn;
+        self.known |= Known::ISN;
+    }
+
+    /// One past the highest sequence number it used (SYN and FIN count).
+    pub fn snd_nxt(&self) -> Option<SeqNumber> {
+        self.get(Known::SND_NXT, self.snd_nxt)
+    }
+
+    pub fn set_snd_nxt(&mut self, n: SeqNumber) {
+        self.snd_nxt = n;
+        self.known |= Known::SND_NXT;
+    }
+
+    /// The highest acknowledgment it sent.
+    pub fn max_ack(&self) -> Option<SeqNumber> {
+        self.get(Known::MAX_ACK, self.max_ack)
+    }
+
+    pub fn set_max_ack(&mut self, ack: SeqNumber) {
+        self.max_ack = ack;
+        self.known |= Known::MAX_ACK;
+    }
+
+    /// Its SYN's window scale option, if it sent one.
+    pub fn window_scale(&self) -> Option<u8> {
+        self.get(Known::WINDOW_SCALE, self.window_scale)
+    }
+
+    /// Sets (or, with `None`, forgets) the window scale: a new SYN's
+    /// options replace the old one's.
+    pub fn set_window_scale(&mut self, ws: Option<u8>) {
+        match ws {
+            Some(ws) => {
+                self.window_scale = ws;
+                self.known |= Known::WINDOW_SCALE;
+            }
+            None => self.known &= !Known::WINDOW_SCALE,
+        }
+    }
+
+    /// TTL (hop limit) of its first packet: its usual distance from the tap.
+    pub fn ttl(&self) -> Option<u8> {
+        self.get(Known::TTL, self.ttl)
+    }
+
+    /// Keeps `ttl` if none is kept yet (the first packet's counts).
+    pub fn first_ttl(&mut self, ttl: u8) {
+        if !self.known(Known::TTL) {
+            self.ttl = ttl;
+            self.known |= Known::TTL;
+        }
+    }
+
+    /// The last TCP timestamp (TSval) it sent.
+    pub fn last_tsval(&self) -> Option<u32> {
+        self.get(Known::TSVAL, self.last_tsval)
+    }
+
+    pub fn set_last_tsval(&mut self, tsval: u32) {
+        self.last_tsval = tsval;
+        self.known |= Known::TSVAL;
+    }
+
     /// Its first RST.
     pub fn rst(&self) -> Option<&Rst> {
         self.rare.as_deref()?.rst.as_ref()

@@ -289,7 +289,7 @@ impl Connection {
             .ep
             .iter()
             .any(|e| e.fin.is_some() || e.rst().is_some_and(|r| r.accepted));
-        closed || dir == Dir::Server || self.ep[0].isn != Some(SeqNumber(seg.seq))
+        closed || dir == Dir::Server || self.ep[0].isn() != Some(SeqNumber(seg.seq))
     }
 
     /// Both ends are done: both FINs acknowledged, or a RST was accepted.
@@ -391,9 +391,9 @@ impl Connection {
         }
         e.last_packet = Some((fp, at.ts));
         e.packets += 1;
-        e.ttl.get_or_insert(seg.ttl);
+        e.first_ttl(seg.ttl);
         if let Some((tsval, _)) = seg.options.timestamps {
-            e.last_tsval = Some(tsval);
+            e.set_last_tsval(tsval);
         }
         // Anything but another RST after its own accepted RST: a real stack
         // has forgotten the connection (taxonomy: suspected injection).
@@ -435,8 +435,8 @@ impl Connection {
         }
         let end = data_seq + seg.payload_len + u32::from(flags.fin());
         let e = &mut self.ep[d];
-        if e.snd_nxt.is_none_or(|n| end.gt(n)) {
-            e.snd_nxt = Some(end);
+        if e.snd_nxt().is_none_or(|n| end.gt(n)) {
+            e.set_snd_nxt(end);
         }
         if !self.finished && (flags.ack() || flags.fin()) && self.ep.iter().any(|e| e.fin.is_some())
         {
@@ -482,13 +482,13 @@ impl Connection {
         let synack = seg.flags.ack();
         let e = &mut self.ep[dir.index()];
         e.syn_count += 1;
-        if e.isn != Some(seq) {
-            e.isn = Some(seq);
+        if e.isn() != Some(seq) {
+            e.set_isn(seq);
             e.syn = Some(at);
             e.stream.reset(seq + 1);
-            e.snd_nxt = Some(seq + 1);
+            e.set_snd_nxt(seq + 1);
         }
-        e.window_scale = seg.options.window_scale;
+        e.set_window_scale(seg.options.window_scale);
         match (dir, synack, e.state) {
             // §3.5: the active opener sends SYN and enters SYN-SENT.
             (Dir::Client, false, TcpState::Closed) => self.set_state(dir, TcpState::SynSent),
@@ -501,8 +501,8 @@ impl Connection {
     fn on_ack(&mut self, dir: Dir, ack: SeqNumber, at: Event) {
         let (d, p) = (dir.index(), dir.other().index());
         let e = &mut self.ep[d];
-        if e.max_ack.is_none_or(|m| ack.gt(m)) {
-            e.max_ack = Some(ack);
+        if e.max_ack().is_none_or(|m| ack.gt(m)) {
+            e.set_max_ack(ack);
         }
         // A client that sent a SYN and now acknowledges something got a
         // SYN-ACK the capture missed (a one-sided capture, or capture loss):
@@ -526,7 +526,7 @@ impl Connection {
         // §3.5: the client's ACK of the server's SYN completes the handshake;
         // both ends are ESTABLISHED once it arrives.
         if self.established.is_none() && dir == Dir::Client {
-            if let Some(isn) = self.ep[1].isn {
+            if let Some(isn) = self.ep[1].isn() {
                 if ack == isn + 1 && self.ep[1].syn.is_some() {
                     self.established = Some(at);
                     if matches!(self.ep[0].state, TcpState::SynSent | TcpState::Closed) {
@@ -603,7 +603,7 @@ impl Connection {
         // it is not a retransmission of data.
         if len <= 1
             && e.stream.high() == Some(seq + len)
-            && e.snd_nxt == Some(seq + len)
+            && e.snd_nxt() == Some(seq + len)
             && e.fin.is_none()
         {
             return;
@@ -711,9 +711,9 @@ impl Connection {
         // sequence number is in the receiver's window; exactly RCV.NXT is
         // the clean case. With no ACK from the receiver yet (a SYN answered
         // by RST, §3.10.7.3) it is accepted if it acks the SYN.
-        let rcv_nxt = self.ep[p].max_ack;
+        let rcv_nxt = self.ep[p].max_ack();
         let seq_is_next =
-            rcv_nxt == Some(seq) || (rcv_nxt.is_none() && self.ep[d].snd_nxt == Some(seq));
+            rcv_nxt == Some(seq) || (rcv_nxt.is_none() && self.ep[d].snd_nxt() == Some(seq));
         let accepted = match rcv_nxt {
             Some(n) => seq.ge(n - 1) && seq.lt(n + (1 << 30)),
             None => true,
@@ -725,7 +725,7 @@ impl Connection {
         // A RST with ACK acknowledges what its ack field says (§3.10.7.1:
         // only without the ACK bit does the field mean nothing).
         let rst_ack = seg.flags.ack().then_some(SeqNumber(seg.ack));
-        let acked = match (self.ep[d].max_ack, rst_ack) {
+        let acked = match (self.ep[d].max_ack(), rst_ack) {
             (Some(a), Some(b)) => Some(a.max_seq(b)),
             (a, b) => a.or(b),
         };
@@ -784,7 +784,7 @@ impl Connection {
             return 0;
         }
         let e = self.endpoint(dir);
-        let Some(mut acked) = self.endpoint(dir.other()).max_ack else {
+        let Some(mut acked) = self.endpoint(dir.other()).max_ack() else {
             return 0;
         };
         // The FIN's sequence number is not data (§3.4).

@@ -105,8 +105,8 @@ impl Connection {
                     self.id(),
                     self.addr(receiver),
                     since,
-                    self.endpoint(receiver).max_ack,
-                    self.endpoint(sender).last_tsval,
+                    self.endpoint(receiver).max_ack(),
+                    self.endpoint(sender).last_tsval(),
                 );
             }
             // A refused attempt into a TIME-WAIT passes the TIME-WAIT on to

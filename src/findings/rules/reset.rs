@@ -78,7 +78,7 @@ pub(super) fn rst_suspected_injection(c: &Connection, dir: Dir, out: &mut Vec<Fi
         return;
     };
     let after = e.after_rst();
-    let usual = e.ttl.unwrap_or(rst.ttl);
+    let usual = e.ttl().unwrap_or(rst.ttl);
     let ttl_off = usual.abs_diff(rst.ttl) > TTL_DELTA;
     if after.is_none() && !ttl_off {
         return;

@@ -104,7 +104,7 @@ pub(super) fn time_wait_assassination_within(
     let Some(since) = c.endpoint(dir).fin.and_then(|f| f.acked) else {
         return;
     };
-    if c.endpoint(holder).max_ack != Some(rst.seq)
+    if c.endpoint(holder).max_ack() != Some(rst.seq)
         || rst.at.ts.since(since.ts) >= th.time_wait
         || rst.answers_fin_retransmission
     {
