@@ -606,17 +606,7 @@ fn docs_commands_parse() {
 /// (tcpdump); CI runs as root.
 #[test]
 fn capture_during_a_test_then_check_fails_on_the_reset() {
-    let root = is_root();
-    let tcpdump = std::process::Command::new("tcpdump")
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !(root && tcpdump) {
-        assert!(
-            std::env::var_os("FINSCOPE_REQUIRE_TOOLS").is_none(),
-            "this test needs root and tcpdump"
-        );
-        eprintln!("skipped: capturing on lo needs root (CAP_NET_RAW) and tcpdump");
+    if !can_capture_on_lo() {
         return;
     }
     let dir = tempdir("pipeline");
@@ -680,17 +670,7 @@ fn capture_during_keeps_the_packets_of_a_command_that_just_ended() {
     // end of the command went missing whenever no block boundary fell in
     // the script's last 0.7 s: one run in four. Four captures whose
     // traffic ends a quarter second apart, so one of them lands there.
-    let root = is_root();
-    let tcpdump = std::process::Command::new("tcpdump")
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !(root && tcpdump) {
-        assert!(
-            std::env::var_os("FINSCOPE_REQUIRE_TOOLS").is_none(),
-            "this test needs root and tcpdump"
-        );
-        eprintln!("skipped: capturing on lo needs root (CAP_NET_RAW) and tcpdump");
+    if !can_capture_on_lo() {
         return;
     }
     let dir = tempdir("capture-tail");
@@ -735,6 +715,25 @@ fn capture_during_keeps_the_packets_of_a_command_that_just_ended() {
         // The whole connection, through the final ACK of the server's FIN.
         assert_eq!(conns[0]["teardown"], "graceful", "port {port}: {jsonl}");
     }
+}
+
+/// Whether this run can capture on lo (root, for CAP_NET_RAW, and
+/// tcpdump); says so when it cannot, and fails instead where CI requires
+/// the tools.
+fn can_capture_on_lo() -> bool {
+    let tcpdump = std::process::Command::new("tcpdump")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if is_root() && tcpdump {
+        return true;
+    }
+    assert!(
+        std::env::var_os("FINSCOPE_REQUIRE_TOOLS").is_none(),
+        "this test needs root and tcpdump"
+    );
+    eprintln!("skipped: capturing on lo needs root (CAP_NET_RAW) and tcpdump");
+    false
 }
 
 fn is_root() -> bool {
