@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{run, testdata};
+use common::{can_capture, run, testdata};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -606,33 +606,21 @@ fn docs_commands_parse() {
 /// (tcpdump); CI runs as root.
 #[test]
 fn capture_during_a_test_then_check_fails_on_the_reset() {
-    if !can_capture_on_lo() {
+    if !can_capture(
+        "capture_during_a_test_then_check_fails_on_the_reset",
+        &["tcpdump"],
+    ) {
         return;
     }
     let dir = tempdir("pipeline");
     let pcap = dir.join("capture.pcap");
-    // A port of our own: the process id spreads parallel runs apart.
-    let port = 20000 + (std::process::id() % 20000) as u16;
+    // A port of our own: the process id spreads parallel runs apart. Below
+    // Linux's ephemeral range (32768-60999), as are the other capture
+    // test's: a client's port there could match another test's filter.
+    let port = 20000 + (std::process::id() % 6000) as u16;
     // The "integration test": a graceful exchange, one the client aborts
     // (RST), and a half-close.
-    let traffic = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/loopback_traffic.py");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/capture-during.sh");
-    let out = std::process::Command::new(&script)
-        .args([
-            "lo",
-            &format!("tcp port {port}"),
-            &pcap.to_string_lossy(),
-            "--",
-        ])
-        .arg("python3")
-        .arg(&traffic)
-        .arg(port.to_string())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "capture-during: {}", stderr(&out));
-    // tcpdump's "N packets captured" line, for the messages below: a
-    // capture that lost packets fails here, not as a wrong verdict.
-    let captured = stderr(&out);
+    let captured = capture_during(port, &pcap, "loopback_traffic.py", &[]);
     let out = run(&["check", "--format", "json", &pcap.to_string_lossy()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc: CheckDoc = serde_json::from_slice(&out.stdout).unwrap();
@@ -643,11 +631,9 @@ fn capture_during_a_test_then_check_fails_on_the_reset() {
     // the frame that started it.
     let out = run(&["analyze", "--format", "jsonl", &pcap.to_string_lossy()]);
     let jsonl = String::from_utf8_lossy(&out.stdout);
-    let mut ids: Vec<u64> = jsonl
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["type"] == "connection")
-        .filter_map(|v| v["id"].as_u64())
+    let mut ids: Vec<u64> = connections(&jsonl)
+        .iter()
+        .filter_map(|c| c["id"].as_u64())
         .collect();
     ids.sort_unstable();
     assert_eq!(ids.len(), 3, "{captured}{jsonl}");
@@ -670,77 +656,64 @@ fn capture_during_keeps_the_packets_of_a_command_that_just_ended() {
     // end of the command went missing whenever no block boundary fell in
     // the script's last 0.7 s: one run in four. Four captures whose
     // traffic ends a quarter second apart, so one of them lands there.
-    if !can_capture_on_lo() {
+    if !can_capture(
+        "capture_during_keeps_the_packets_of_a_command_that_just_ended",
+        &["tcpdump"],
+    ) {
         return;
     }
     let dir = tempdir("capture-tail");
-    let traffic = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/one_connection.py");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/capture-during.sh");
     // Ports of our own, apart from the other capture test's.
-    let base = 40000 + (std::process::id() % 5000) as u16 * 4;
+    let base = 26000 + (std::process::id() % 1500) as u16 * 4;
     let runs: Vec<_> = (0..4u16)
         .map(|k| {
             let (port, pcap) = (base + k, dir.join(format!("tail-{k}.pcap")));
-            let (traffic, script) = (traffic.clone(), script.clone());
             std::thread::spawn(move || {
-                let out = std::process::Command::new(&script)
-                    .args([
-                        "lo",
-                        &format!("tcp port {port}"),
-                        &pcap.to_string_lossy(),
-                        "--",
-                    ])
-                    .arg("python3")
-                    .arg(&traffic)
-                    .arg(port.to_string())
-                    .arg(format!("{}", f64::from(k) * 0.25))
-                    .output()
-                    .unwrap();
-                (port, pcap, out)
+                let delay = format!("{}", f64::from(k) * 0.25);
+                let captured = capture_during(port, &pcap, "one_connection.py", &[&delay]);
+                (port, pcap, captured)
             })
         })
         .collect();
     for r in runs {
-        let (port, pcap, out) = r.join().unwrap();
-        assert!(out.status.success(), "capture-during: {}", stderr(&out));
-        let captured = stderr(&out);
+        let (port, pcap, captured) = r.join().unwrap();
         let out = run(&["analyze", "--format", "jsonl", &pcap.to_string_lossy()]);
         let jsonl = String::from_utf8_lossy(&out.stdout);
-        let conns: Vec<serde_json::Value> = jsonl
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|v| v["type"] == "connection")
-            .collect();
+        let conns = connections(&jsonl);
         assert_eq!(conns.len(), 1, "port {port}: {captured}{jsonl}");
         // The whole connection, through the final ACK of the server's FIN.
         assert_eq!(conns[0]["teardown"], "graceful", "port {port}: {jsonl}");
     }
 }
 
-/// Whether this run can capture on lo (root, for CAP_NET_RAW, and
-/// tcpdump); says so when it cannot, and fails instead where CI requires
-/// the tools.
-fn can_capture_on_lo() -> bool {
-    let tcpdump = std::process::Command::new("tcpdump")
-        .arg("--version")
+/// Runs tests/scripts/SCRIPT PORT ARGS under scripts/capture-during.sh,
+/// capturing `tcp port PORT` on lo into `pcap`. Returns tcpdump's
+/// "packets captured/dropped" lines, for failure messages: a capture that
+/// lost packets then reads as one, not as a wrong verdict.
+fn capture_during(port: u16, pcap: &Path, script: &str, args: &[&str]) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(root.join("scripts/capture-during.sh"))
+        .args([
+            "lo",
+            &format!("tcp port {port}"),
+            &pcap.to_string_lossy(),
+            "--",
+        ])
+        .arg("python3")
+        .arg(root.join("tests/scripts").join(script))
+        .arg(port.to_string())
+        .args(args)
         .output()
-        .is_ok();
-    if is_root() && tcpdump {
-        return true;
-    }
-    assert!(
-        std::env::var_os("FINSCOPE_REQUIRE_TOOLS").is_none(),
-        "this test needs root and tcpdump"
-    );
-    eprintln!("skipped: capturing on lo needs root (CAP_NET_RAW) and tcpdump");
-    false
+        .unwrap();
+    assert!(out.status.success(), "capture-during: {}", stderr(&out));
+    stderr(&out)
 }
 
-fn is_root() -> bool {
-    // `id -u` rather than libc: the test crate has no libc dependency.
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+/// The connection records of `analyze --format jsonl` output.
+fn connections(jsonl: &str) -> Vec<serde_json::Value> {
+    jsonl
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "connection")
+        .collect()
 }

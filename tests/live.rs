@@ -15,18 +15,9 @@ use std::sync::mpsc;
 #[cfg(feature = "live")]
 use std::time::{Duration, Instant};
 
-#[cfg(feature = "live")]
-use common::bin;
 use common::run;
-
 #[cfg(feature = "live")]
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
+use common::{bin, is_root};
 
 #[cfg(not(feature = "live"))]
 #[test]
@@ -39,18 +30,10 @@ fn without_the_feature_live_says_how_to_get_it() {
     }
 }
 
-/// Whether this run may capture; says why not when it may not.
+/// Whether this run may capture (root or CAP_NET_RAW).
 #[cfg(feature = "live")]
 fn can_capture(test: &str) -> bool {
-    if is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("FINSCOPE_REQUIRE_TOOLS").is_none(),
-        "{test} needs root (CAP_NET_RAW) here"
-    );
-    eprintln!("skipped {test}: capturing on lo needs root or CAP_NET_RAW");
-    false
+    common::can_capture(test, &[])
 }
 
 #[cfg(feature = "live")]
@@ -182,10 +165,13 @@ fn traffic(port: u16) {
     assert!(ok, "the loopback traffic ran");
 }
 
-/// A port of this test's own, spread by process id.
+/// A port of this test's own (three a run), spread by process id, below
+/// Linux's ephemeral range (32768-60999), where a client's port could
+/// match another test's `tcp port` filter.
 #[cfg(feature = "live")]
 fn port(offset: u16) -> u16 {
-    30000 + (std::process::id() % 10000) as u16 * 2 + offset
+    assert!(offset < 3);
+    10000 + (std::process::id() % 6000) as u16 * 3 + offset
 }
 
 #[cfg(feature = "live")]

@@ -17,6 +17,45 @@ pub fn testdata(name: &str) -> PathBuf {
 }
 
 /// Runs finscope with `args`; standard input is empty.
+/// Whether the tests run as root (`id -u` rather than libc: the test
+/// crates have no libc dependency).
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Whether `test` may capture on lo: root (CAP_NET_RAW) and each of
+/// `tools` installed. Says why it skips when it may not; fails instead
+/// where CI requires the tools (FINSCOPE_REQUIRE_TOOLS).
+pub fn can_capture(test: &str, tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| Command::new(t).arg("--version").output().is_err())
+        .collect();
+    let root = is_root();
+    if root && missing.is_empty() {
+        return true;
+    }
+    let why = match (root, missing.is_empty()) {
+        (false, true) => "capturing on lo needs root (CAP_NET_RAW)".to_string(),
+        (true, false) => format!("not installed: {}", missing.join(", ")),
+        _ => format!(
+            "capturing on lo needs root (CAP_NET_RAW), and not installed: {}",
+            missing.join(", ")
+        ),
+    };
+    assert!(
+        std::env::var_os("FINSCOPE_REQUIRE_TOOLS").is_none(),
+        "{test}: {why}"
+    );
+    eprintln!("skipped {test}: {why}");
+    false
+}
+
 pub fn run(args: &[&str]) -> Output {
     bin()
         .args(args)
