@@ -112,6 +112,23 @@ row() { # label packets [ratios] → one table row, from $wall, $med, $cpu, $ste
 }
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $cores cores, $(uname -sr)"
+# What was measured: the build (with "-dirty" when the tree has changes)
+# and the other tools' versions, so a table says what produced it.
+build=$(git describe --always --dirty 2>/dev/null || echo unknown)
+echo "build: finscope $build, $(date -u +%Y-%m-%d)"
+# (Each pipeline ends in "|| true": tcptrace -v exits 1, and head may
+# leave the others to a SIGPIPE, which pipefail would make fatal.)
+versions=""
+if command -v tcpdump >/dev/null; then
+    versions="$versions, $(tcpdump --version 2>&1 | head -1 || true)"
+fi
+if command -v tshark >/dev/null; then
+    versions="$versions, $(tshark --version 2>/dev/null | head -1 | cut -d' ' -f1-3 || true)"
+fi
+if command -v tcptrace >/dev/null; then
+    versions="$versions, tcptrace $(tcptrace -v 2>&1 | grep -o 'version [0-9.]*' | head -1 || true)"
+fi
+[ -z "$versions" ] || echo "tools: ${versions#, }"
 echo
 echo "| run | packets | wall s (best) | median s | CPU s | stolen s | packets/s (best) | peak RSS | time ÷ finscope -j 1 | CPU ÷ finscope -j 1 | time ÷ finscope -j $cores |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
