@@ -43,6 +43,8 @@ measure() {
     steal=$(awk "BEGIN{printf \"%.2f\", $(stolen) - $s0}")
     med=$wall
 }
+# lt A B → whether the number A is below B (bash compares integers only).
+lt() { awk "BEGIN{exit !($1 < $2)}"; }
 # pick "T1 T2 ..." best|med → the smallest of the numbers, or their median.
 pick() { echo $1 | tr ' ' '\n' | sort -n | awk -v w="$2" '{v[NR]=$1} END{print (w=="best") ? v[1] : v[int((NR+1)/2)]}'; }
 # best_of N CMD... → wall: the fastest of N runs, med: their median, cpu:
@@ -56,7 +58,7 @@ best_of() {
         measure "$@"
         walls="$walls $wall" cpus="$cpus $cpu"
         [ "$rss" -gt "$br" ] && br=$rss
-        if [ -z "$bw" ] || awk "BEGIN{exit !($wall < $bw)}"; then bw=$wall bs=$steal; fi
+        if [ -z "$bw" ] || lt "$wall" "$bw"; then bw=$wall bs=$steal; fi
     done
     wall=$(pick "$walls" best) med=$(pick "$walls" med) cpu=$(pick "$cpus" med) steal=$bs rss=$br
 }
@@ -69,7 +71,7 @@ best_of() {
 # is "none" when no pair was).
 pairs() {
     local n=$1 w1="" wn="" c1="" cn="" r="" q="" b1=0 bn=0 a=() b=() bw1="" bwn="" bs1=0 bsn=0
-    local one onesteal ratio
+    local one onesteal pair
     shift
     while [ "$1" != -- ]; do a+=("$1"); shift; done
     shift
@@ -79,15 +81,16 @@ pairs() {
         measure "${a[@]}"
         w1="$w1 $wall" c1="$c1 $cpu" one=$wall onesteal=$steal
         [ "$rss" -gt "$b1" ] && b1=$rss
-        if [ -z "$bw1" ] || awk "BEGIN{exit !($wall < $bw1)}"; then bw1=$wall bs1=$steal; fi
+        if [ -z "$bw1" ] || lt "$wall" "$bw1"; then bw1=$wall bs1=$steal; fi
         measure "${b[@]}"
         wn="$wn $wall" cn="$cn $cpu"
         [ "$rss" -gt "$bn" ] && bn=$rss
-        if [ -z "$bwn" ] || awk "BEGIN{exit !($wall < $bwn)}"; then bwn=$wall bsn=$steal; fi
-        ratio=$(awk "BEGIN{printf \"%.3f\", $one/$wall}")
-        r="$r $ratio"
-        if awk "BEGIN{exit !($onesteal < 0.02 * $one * $cores && $steal < 0.02 * $wall * $cores)}"; then
-            q="$q $ratio" quiet=$((quiet + 1))
+        if [ -z "$bwn" ] || lt "$wall" "$bwn"; then bwn=$wall bsn=$steal; fi
+        # (A run that took under 10 ms counts as 10 ms: no division by 0.)
+        pair=$(awk "BEGIN{w = $wall > 0.01 ? $wall : 0.01; printf \"%.3f\", $one/w}")
+        r="$r $pair"
+        if lt "$onesteal" "0.02 * $one * $cores" && lt "$steal" "0.02 * $wall * $cores"; then
+            q="$q $pair" quiet=$((quiet + 1))
         fi
     done
     wall1=$(pick "$w1" best) med1=$(pick "$w1" med) cpu1=$(pick "$c1" med) steal1=$bs1 rss1=$b1
@@ -99,13 +102,16 @@ pairs() {
 base1="" basen="" basecpu=""
 # 1234567 → 1,234,567 (whatever the locale)
 commas() { echo "$1" | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta'; }
+# ratio A B → "A/Bx" to one decimal, or "-" when B rounds to 0 s (a tiny
+# capture), where awk would stop the script dividing by zero.
+ratio() { awk "BEGIN{if ($2 > 0) printf \"%.1fx\", $1/$2; else printf \"-\"}"; }
 row() { # label packets [ratios] → one table row, from $wall, $med, $cpu, $steal and $rss
     local pps r1="" rc="" rn=""
-    pps=$(awk "BEGIN{printf \"%.2f M\", $2/$wall/1e6}")
+    pps=$(awk "BEGIN{if ($wall > 0) printf \"%.2f M\", $2/$wall/1e6; else printf \"-\"}")
     if [ "${3:-ratios}" = ratios ]; then
-        r1=$(awk "BEGIN{printf \"%.1fx\", $wall/$base1}")
-        rc=$(awk "BEGIN{printf \"%.1fx\", $cpu/$basecpu}")
-        rn=$(awk "BEGIN{printf \"%.1fx\", $wall/${basen:-$base1}}")
+        r1=$(ratio "$wall" "$base1")
+        rc=$(ratio "$cpu" "$basecpu")
+        rn=$(ratio "$wall" "${basen:-$base1}")
     fi
     printf "| %s | %s | %s | %s | %s | %s | %s | %s MB | %s | %s | %s |\n" "$1" "$(commas "$2")" "$wall" "$med" \
         "$cpu" "$steal" "$pps" "$(commas "$(awk "BEGIN{printf \"%.0f\", $rss/1024}")")" "$r1" "$rc" "$rn"
