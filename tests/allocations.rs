@@ -1,8 +1,9 @@
 //! The per-packet path allocates nothing. With a counting allocator, the
 //! same connections carrying ten times the packets cost no more
-//! allocations, on one thread and on two; and each connection costs only
-//! a bounded few (its record's texts), so memory follows the connections,
-//! never the file's size.
+//! allocations, on one thread and on two; and twice the connections cost
+//! none of their own on one thread (two threads' recycled buffers grow a
+//! little further), so memory follows the connections, never the file's
+//! size.
 //!
 //! Counts, not timings: these fail the day a change allocates per packet,
 //! on any machine.

@@ -614,9 +614,10 @@ fn capture_during_a_test_then_check_fails_on_the_reset() {
     }
     let dir = tempdir("pipeline");
     let pcap = dir.join("capture.pcap");
-    // A port of our own: the process id spreads parallel runs apart. Below
-    // Linux's ephemeral range (32768-60999), as are the other capture
-    // test's: a client's port there could match another test's filter.
+    // A port of our own, 20000-25999: the process id spreads parallel runs
+    // apart. Below Linux's ephemeral range (32768-60999), where a client's
+    // port could match another test's filter, and apart from the next
+    // test's ports (26000-31999) and tests/live.rs's (10000-19999).
     let port = 20000 + (std::process::id() % 6000) as u16;
     // The "integration test": a graceful exchange, one the client aborts
     // (RST), and a half-close.

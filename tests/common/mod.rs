@@ -16,7 +16,6 @@ pub fn testdata(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Runs finscope with `args`; standard input is empty.
 /// Whether the tests run as root (`id -u` rather than libc: the test
 /// crates have no libc dependency).
 pub fn is_root() -> bool {
@@ -56,6 +55,7 @@ pub fn can_capture(test: &str, tools: &[&str]) -> bool {
     false
 }
 
+/// Runs finscope with `args`; standard input is empty.
 pub fn run(args: &[&str]) -> Output {
     bin()
         .args(args)

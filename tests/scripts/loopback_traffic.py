@@ -9,17 +9,14 @@ another, 0.2 s apart:
 import socket
 import struct
 import sys
-import threading
 import time
 
+from loopback import serve_on
+
 port = int(sys.argv[1])
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", port))
-srv.listen(4)
 
 
-def serve():
+def serve(srv):
     for i in range(3):
         c, _ = srv.accept()
         try:
@@ -35,8 +32,7 @@ def serve():
         c.close()
 
 
-t = threading.Thread(target=serve)
-t.start()
+t = serve_on(port, 4, serve)
 for mode in ("graceful", "reset", "half-close"):
     s = socket.create_connection(("127.0.0.1", port))
     s.sendall(b"ping")

@@ -5,18 +5,15 @@ the command's last packets.
 """
 import socket
 import sys
-import threading
 import time
+
+from loopback import serve_on
 
 port = int(sys.argv[1])
 delay = float(sys.argv[2])
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", port))
-srv.listen(1)
 
 
-def serve():
+def serve(srv):
     c, _ = srv.accept()
     c.recv(100)
     c.sendall(b"pong")
@@ -24,8 +21,7 @@ def serve():
     c.close()
 
 
-t = threading.Thread(target=serve)
-t.start()
+t = serve_on(port, 1, serve)
 time.sleep(delay)
 s = socket.create_connection(("127.0.0.1", port))
 s.sendall(b"ping")
