@@ -112,48 +112,10 @@ fn all_testdata_merged_reads_the_same_on_any_number_of_threads() {
 
 #[test]
 fn a_capture_with_every_ending_reads_the_same_on_any_number_of_threads() {
-    // Crafted: 400 connections on 40 4-tuples, so most SYNs reuse a tuple
-    // (some in TIME-WAIT), with resets, half-closes and connections left
-    // open, interleaved so that sweeps expire several at once.
-    use common::{seg, Seg, ACK, FIN_ACK, PSH_ACK, RST_ACK, SYN, SYN_ACK};
+    use common::SYN;
     let dir = tempdir();
     let path = dir.join("mix.pcap");
-    let mut conns: Vec<Vec<Seg>> = Vec::new();
-    for i in 0..400u32 {
-        let port = 40_000 + (i % 40) as u16;
-        let isn = 1000 + i * 100_000;
-        let mut s = vec![
-            seg(true, SYN, isn, 0, 0),
-            seg(false, SYN_ACK, 7, isn + 1, 0),
-            seg(true, ACK, isn + 1, 8, 0),
-            seg(true, PSH_ACK, isn + 1, 8, 10),
-        ];
-        match i % 4 {
-            0 => s.extend([
-                seg(true, FIN_ACK, isn + 11, 8, 0),
-                seg(false, FIN_ACK, 8, isn + 12, 0),
-                seg(true, ACK, isn + 12, 9, 0),
-            ]),
-            1 => s.push(seg(false, RST_ACK, 8, isn + 11, 0)),
-            2 => s.extend([
-                seg(true, FIN_ACK, isn + 11, 8, 0),
-                seg(false, ACK, 8, isn + 12, 0),
-            ]),
-            _ => {}
-        }
-        conns.push(
-            s.into_iter()
-                .map(|x| Seg {
-                    port,
-                    gap_ms: 7,
-                    ..x
-                })
-                .collect(),
-        );
-    }
-    // Eight connections at a time, their packets dealt round-robin (the
-    // next eight reuse the same tuples some 50 ms to 1 s later).
-    let segs: Vec<Seg> = conns.chunks(8).flat_map(deal).collect();
+    let segs = every_ending(400);
     let bytes = common::crafted_pcap(&segs);
     std::fs::write(&path, bytes).expect("writes");
     assert_same(
@@ -295,6 +257,69 @@ fn zeek_traces_read_the_same_on_any_number_of_threads() {
             first_difference(&one, &two)
         );
     }
+}
+
+/// Crafted: `conns` connections on 40 4-tuples, so most SYNs reuse a tuple
+/// (some in TIME-WAIT), with resets, half-closes and connections left
+/// open, interleaved so that sweeps expire several at once: eight
+/// connections at a time, their packets dealt round-robin (the next eight
+/// reuse the same tuples some 50 ms to 1 s later).
+fn every_ending(conns: u32) -> Vec<common::Seg> {
+    use common::{seg, Seg, ACK, FIN_ACK, PSH_ACK, RST_ACK, SYN, SYN_ACK};
+    let mut all: Vec<Vec<Seg>> = Vec::new();
+    for i in 0..conns {
+        let port = 40_000 + (i % 40) as u16;
+        // (Sequence space wraps after some 42,000 connections.)
+        let isn = 1000u32.wrapping_add(i.wrapping_mul(100_000));
+        let mut s = vec![
+            seg(true, SYN, isn, 0, 0),
+            seg(false, SYN_ACK, 7, isn.wrapping_add(1), 0),
+            seg(true, ACK, isn.wrapping_add(1), 8, 0),
+            seg(true, PSH_ACK, isn.wrapping_add(1), 8, 10),
+        ];
+        match i % 4 {
+            0 => s.extend([
+                seg(true, FIN_ACK, isn.wrapping_add(11), 8, 0),
+                seg(false, FIN_ACK, 8, isn.wrapping_add(12), 0),
+                seg(true, ACK, isn.wrapping_add(12), 9, 0),
+            ]),
+            1 => s.push(seg(false, RST_ACK, 8, isn.wrapping_add(11), 0)),
+            2 => s.extend([
+                seg(true, FIN_ACK, isn.wrapping_add(11), 8, 0),
+                seg(false, ACK, 8, isn.wrapping_add(12), 0),
+            ]),
+            _ => {}
+        }
+        all.push(
+            s.into_iter()
+                .map(|x| Seg {
+                    port,
+                    gap_ms: 7,
+                    ..x
+                })
+                .collect(),
+        );
+    }
+    all.chunks(8).flat_map(deal).collect()
+}
+
+#[test]
+fn a_capture_of_many_hand_overs_reads_the_same_on_any_number_of_threads() {
+    // 96,000 frames: each worker's input buffers come back to the reading
+    // thread and are written over several times (the reader hands over
+    // every 16,384 frames), holding sweeps where packets were before and
+    // the other way round, and batches of every length.
+    let dir = tempdir();
+    let path = dir.join("long-mix.pcap");
+    let segs = every_ending(18_000);
+    assert!(segs.len() > 90_000, "{} frames", segs.len());
+    std::fs::write(&path, common::crafted_pcap(&segs)).expect("writes");
+    assert_same(
+        std::slice::from_ref(&path),
+        &["--time-wait", "1s", "--idle-timeout", "3s"],
+    );
+    let report = common::analyze(path.to_str().unwrap(), &["--threads", "2"]);
+    assert_eq!(report.connections.len(), 18_000);
 }
 
 /// The connections' segments dealt round-robin: each one's first, then

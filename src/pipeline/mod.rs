@@ -107,6 +107,19 @@ impl Handed {
         }
     }
 
+    /// [`Handed::of`] over `self`, one field at a time: each is copied
+    /// straight from the decoded packet, with no whole value on the stack
+    /// between.
+    #[inline]
+    fn refill(&mut self, ts: Timestamp, d: &Decoded<'_>) {
+        self.ts = ts;
+        self.key = d.key;
+        self.hash = d.hash;
+        self.side = d.side;
+        self.captured_all = d.captured_all;
+        self.fields = d.seg.fields;
+    }
+
     /// The packet as the reading thread decoded it (its payload bytes
     /// detached): what the hand-over keeps, for the tests to compare.
     #[cfg(test)]

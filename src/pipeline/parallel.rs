@@ -35,8 +35,8 @@ use std::sync::mpsc;
 use std::thread;
 
 use super::{
-    AnalysisConfig, Analyzer, Clock, Counters, Handed, Phase, Prepared, RunError, RunResult,
-    LOOKAHEAD, PREFETCH_AHEAD,
+    AnalysisConfig, Analyzer, Clock, Counters, Decoded, Handed, Phase, Prepared, RunError,
+    RunResult, LOOKAHEAD, PREFETCH_AHEAD,
 };
 use crate::capture::{CaptureError, FileSource, Merge, Precision, Timestamp};
 use crate::findings::hosts::HostEvent;
@@ -213,6 +213,62 @@ enum Input {
     },
 }
 
+/// A worker's inputs as the reading thread gathers them, in a buffer that
+/// comes back from the worker still holding its last batch: those slots
+/// are overwritten in place. (`Vec::push` of each 112-byte item built it
+/// on the stack, copied it to a second place there and then into the
+/// buffer, each copy reading back what was just stored in pieces of
+/// another width: a fifth of the reading thread's time in perf.)
+struct Gathering {
+    slots: Vec<Input>,
+    len: usize,
+}
+
+impl Gathering {
+    fn new(slots: Vec<Input>) -> Self {
+        Gathering { slots, len: 0 }
+    }
+
+    /// A packet for the worker, written field by field over the slot's
+    /// last packet when it holds one.
+    #[inline]
+    fn packet(&mut self, frame: u64, now: Timestamp, ts: Timestamp, d: &Decoded<'_>) {
+        match self.slots.get_mut(self.len) {
+            Some(Input::Packet {
+                frame: f,
+                now: n,
+                p,
+            }) => {
+                *f = frame;
+                *n = now;
+                p.refill(ts, d);
+                self.len += 1;
+            }
+            _ => self.put(Input::Packet {
+                frame,
+                now,
+                p: Handed::of(ts, d),
+            }),
+        }
+    }
+
+    #[inline]
+    fn put(&mut self, item: Input) {
+        match self.slots.get_mut(self.len) {
+            Some(slot) => *slot = item,
+            None => self.slots.push(item),
+        }
+        self.len += 1;
+    }
+
+    /// The inputs gathered, leaving `spare` to gather into.
+    fn take(&mut self, spare: Vec<Input>) -> Vec<Input> {
+        self.slots.truncate(self.len);
+        self.len = 0;
+        std::mem::replace(&mut self.slots, spare)
+    }
+}
+
 /// A hand-over: every input up to frame `through` that is the worker's.
 struct InBatch {
     items: Vec<Input>,
@@ -380,20 +436,20 @@ fn read(
 ) -> ReadOutcome {
     let n = workers.len();
     let mut merge = Merge::new(sources);
-    let mut pending: Vec<Vec<Input>> = (0..n).map(|_| Vec::new()).collect();
+    let mut pending: Vec<Gathering> = (0..n).map(|_| Gathering::new(Vec::new())).collect();
     let mut c = Counters::default();
     let mut errors = Vec::new();
     let mut clock = Clock::default();
     let mut prec = Precision::Micro;
     // Refilled in place for every packet (see `Prepared::refill`).
     let mut p = Prepared::empty();
-    let hand_over = |pending: &mut Vec<Vec<Input>>, clock: &Clock, precision| -> bool {
+    let hand_over = |pending: &mut Vec<Gathering>, clock: &Clock, precision| -> bool {
         for ((p, tx), spare) in pending.iter_mut().zip(&workers).zip(&spare) {
             let empty = spare
                 .try_recv()
-                .unwrap_or_else(|_| Vec::with_capacity(p.capacity()));
+                .unwrap_or_else(|_| Vec::with_capacity(p.slots.capacity()));
             let batch = InBatch {
-                items: std::mem::replace(p, empty),
+                items: p.take(empty),
                 through: clock.frame,
                 now: clock.now,
                 precision,
@@ -423,7 +479,7 @@ fn read(
                 if clock.next_frame(pkt.ts, &mut c) {
                     let (frame, now) = (clock.frame, clock.now);
                     for p in pending.iter_mut() {
-                        p.push(Input::Sweep { frame, now });
+                        p.put(Input::Sweep { frame, now });
                     }
                 }
                 p.refill(&pkt, |_| &[]);
@@ -431,8 +487,7 @@ fn read(
                     Ok(d) => {
                         if let Some(q) = pending.get_mut(d.hash.shard(n)) {
                             let (frame, now) = (clock.frame, clock.now);
-                            let p = Handed::of(p.ts, d);
-                            q.push(Input::Packet { frame, now, p });
+                            q.packet(frame, now, p.ts, d);
                         }
                     }
                     Err(skip) => c.skipped(*skip),
@@ -498,7 +553,7 @@ fn work(cfg: AnalysisConfig, ends: WorkerEnds) -> io::Result<Counters> {
         };
         output.send(batch).is_ok()
     };
-    for mut batch in input {
+    for batch in input {
         a.set_precision(batch.precision);
         // The lookahead of the single-threaded loop, by index: the packets
         // to prefetch for are already in the batch.
@@ -519,8 +574,8 @@ fn work(cfg: AnalysisConfig, ends: WorkerEnds) -> io::Result<Counters> {
                 Input::Sweep { frame, now } => a.shard_sweep(frame, now)?,
             }
         }
-        batch.items.clear();
-        // Back to the reader (which may have stopped: then it is dropped).
+        // Back to the reader, items and all: it writes over them. (It may
+        // have stopped: then the buffer is dropped.)
         let _ = spare_input.send(batch.items);
         // Capture time moves with every packet, the other workers' too
         // (connections still open at the end are judged at the last one).
