@@ -307,8 +307,9 @@ fn every_ending(conns: u32) -> Vec<common::Seg> {
 fn a_capture_of_many_hand_overs_reads_the_same_on_any_number_of_threads() {
     // 96,000 frames: each worker's input buffers come back to the reading
     // thread and are written over several times (the reader hands over
-    // every 16,384 frames), holding sweeps where packets were before and
-    // the other way round, and batches of every length.
+    // every 16,384 frames), sweeps landing where packets were and the
+    // other way round. (The buffer's own test, field by field, is
+    // `a_recycled_buffer_gathers_only_the_new_batch` in the library.)
     let dir = tempdir();
     let path = dir.join("long-mix.pcap");
     let segs = every_ending(18_000);
