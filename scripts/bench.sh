@@ -22,6 +22,7 @@ cd "$(dirname "$0")/.."
 conns=${1:-500000}
 gap=${2:-40}
 dir=${BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$dir"
 cores=$(nproc)
 cargo build --release --quiet --example synth
 cargo build --release --quiet
